@@ -1,0 +1,588 @@
+"""Every change to a job, one function per action of the lifecycle (see lifecycle.py).
+
+Each action, in one transaction:
+1. loads the job and looks up the transition for its state (refused: Conflict);
+2. checks the actor may take it (refused: NotAllowed) and, if given, the version the caller saw
+   (refused: JobChanged);
+3. claims the job with a conditional update on (state, version) that must match one row, so of
+   two concurrent actions exactly one applies;
+4. applies its own changes (a quote, a run, a file version...);
+5. writes the audit entry and queues the notifications the event calls for.
+Input is validated before the transaction (refused: InvalidInput). Anything raised rolls the
+whole action back: a refused action changes nothing.
+Views, the API and commands call these; nothing else changes a job's state.
+"""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import File
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import F, Max, Sum
+from django.utils import timezone
+
+from printdesk.accounts.roles import actor_kind_for
+from printdesk.catalogue.models import Material, Printer
+from printdesk.files.models import FileVersion, JobFile
+from printdesk.files.storage import StoredFile, store_upload
+from printdesk.jobs import lifecycle
+from printdesk.jobs.errors import Conflict, InvalidInput, JobChanged, NotAllowed
+from printdesk.jobs.lifecycle import Action, ActorKind, JobState, Transition
+from printdesk.jobs.models import (
+    RUN_MOVES,
+    AuditEvent,
+    Dispatch,
+    DispatchMethod,
+    Job,
+    Note,
+    PrintRun,
+    Quote,
+    QuoteLine,
+    QuoteStatus,
+    RunState,
+    hash_link_secret,
+)
+from printdesk.notifications.outbox import queue_for_event
+
+MAX_QUANTITY = 100_000
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a customer holding the job's link, a staff user, or the system."""
+
+    kind: ActorKind
+    user: object | None = None
+
+    @classmethod
+    def customer(cls) -> "Actor":
+        return cls(ActorKind.CUSTOMER)
+
+    @classmethod
+    def system(cls) -> "Actor":
+        return cls(ActorKind.SYSTEM)
+
+    @classmethod
+    def staff(cls, user) -> "Actor":
+        kind = actor_kind_for(user)
+        if kind is None:
+            raise NotAllowed("Only active bureau staff can do this.")
+        return cls(kind, user)
+
+
+@dataclass(frozen=True)
+class QuoteLineInput:
+    description: str
+    material_id: int
+    quantity: int
+    unit_price: Decimal
+    colour: str = ""
+    job_file_id: int | None = None
+
+
+def customer_link(secret: str) -> str:
+    return f"{settings.SITE_URL}/j/{secret}/"
+
+
+# --- the shared steps -------------------------------------------------------------------------
+
+
+def _begin(
+    job: Job, action: Action, actor: Actor, expected_version: int | None
+) -> tuple[Job, Transition]:
+    """Steps 1 and 2: the fresh job and the transition that applies, or a typed refusal."""
+    try:
+        fresh = Job.objects.get(pk=job.pk)
+    except Job.DoesNotExist:
+        raise Conflict("This job no longer exists.") from None
+    state = JobState(fresh.state)
+    transition = lifecycle.find(action, state)
+    if transition is None:
+        raise Conflict(
+            f"{fresh.reference} is {state.label.lower()}: “{action.label}” is not possible now."
+        )
+    if not lifecycle.permits(transition, actor.kind):
+        raise NotAllowed(
+            f"{actor.kind.label} cannot “{action.label}” on a job that is {state.label.lower()}."
+        )
+    if expected_version is not None and expected_version != fresh.version:
+        raise JobChanged(f"{fresh.reference} changed since you loaded it; it is now {state.label}.")
+    return fresh, transition
+
+
+def _claim(job: Job, transition: Transition) -> JobState:
+    """Step 3: move the job on, only if nobody else has since we read it. Returns the old state."""
+    now = timezone.now()
+    old = JobState(job.state)
+    target = transition.target or old
+    changes: dict = {"version": F("version") + 1, "updated_at": now}
+    if target != old:
+        changes.update(state=target, state_changed_at=now)
+    claimed = Job.objects.filter(pk=job.pk, state=old, version=job.version).update(**changes)
+    if claimed != 1:
+        raise JobChanged(f"{job.reference} changed while you were acting; try again.")
+    job.state, job.version, job.updated_at = target, job.version + 1, now
+    if target != old:
+        job.state_changed_at = now
+    return old
+
+
+def _record(
+    job: Job,
+    old: str,
+    transition: Transition,
+    actor: Actor,
+    details: dict,
+    customer_context: dict | None = None,
+) -> AuditEvent:
+    """Step 5: the audit entry and the outbox rows, in the action's transaction."""
+    audit = AuditEvent.objects.create(
+        job=job,
+        event=transition.event,
+        actor_kind=actor.kind,
+        actor_user=actor.user,
+        from_state=old,
+        to_state=job.state,
+        details=details,
+    )
+    queue_for_event(job=job, audit=audit, actor_kind=actor.kind, customer_context=customer_context)
+    return audit
+
+
+def _simple(
+    job: Job,
+    action: Action,
+    actor: Actor,
+    expected_version: int | None,
+    details: dict | None = None,
+) -> Job:
+    """An action with no changes of its own beyond the state."""
+    with transaction.atomic():
+        fresh, transition = _begin(job, action, actor, expected_version)
+        old = _claim(fresh, transition)
+        _record(fresh, old, transition, actor, details or {})
+    return fresh
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Please give a reason.", field="reason")
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(f"Keep the reason under {MAX_REASON} characters.", field="reason")
+    return reason
+
+
+def _quantity(quantity: int, field: str = "quantity") -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidInput("Quantity must be a whole number.", field=field)
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"Quantity must be between 1 and {MAX_QUANTITY}.", field=field)
+    return quantity
+
+
+def _material(material_id: int, colour: str, field: str = "material") -> Material:
+    material = Material.objects.filter(pk=material_id, active=True).first()
+    if material is None:
+        raise InvalidInput("Choose one of the bureau's materials.", field=field)
+    if material.colours and colour not in material.colours:
+        choices = ", ".join(material.colours)
+        raise InvalidInput(f"{material.name} comes in: {choices}.", field="colour")
+    return material
+
+
+def _add_version(job_file: JobFile, stored: StoredFile, actor: Actor) -> FileVersion:
+    latest = job_file.versions.aggregate(n=Max("number"))["n"] or 0
+    return FileVersion.objects.create(
+        job_file=job_file,
+        number=latest + 1,
+        blob=stored.key,
+        original_name=stored.original_name,
+        size=stored.size,
+        sha256=stored.sha256,
+        uploaded_by=actor.kind,
+    )
+
+
+def live_quote(job: Job) -> Quote | None:
+    """The quote a customer can act on or has accepted: at most one per job."""
+    return job.quotes.filter(status__in=[QuoteStatus.CURRENT, QuoteStatus.ACCEPTED]).first()
+
+
+def done_quantity(job: Job) -> int:
+    return job.runs.filter(state=RunState.DONE).aggregate(n=Sum("quantity"))["n"] or 0
+
+
+def planned_quantity(job: Job) -> int:
+    """Parts in runs that are queued, printing or done: failed runs owe their parts again."""
+    runs = job.runs.exclude(state=RunState.FAILED)
+    return runs.aggregate(n=Sum("quantity"))["n"] or 0
+
+
+# --- the actions ------------------------------------------------------------------------------
+
+
+def submit_request(
+    *,
+    customer_name: str,
+    customer_email: str,
+    material_id: int,
+    quantity: int,
+    files: Sequence[File],
+    colour: str = "",
+    customer_phone: str = "",
+    customer_company: str = "",
+    desired_date: date | None = None,
+    notes: str = "",
+) -> tuple[Job, str]:
+    """A customer's request: store the files, create the job, return it with its link secret.
+
+    The secret is returned once, for the confirmation page and email; only its hash is kept.
+    """
+    customer_name = customer_name.strip()
+    if not customer_name:
+        raise InvalidInput("Please tell us your name.", field="customer_name")
+    try:
+        validate_email(customer_email)
+    except ValidationError:
+        raise InvalidInput("Please give a valid email address.", field="customer_email") from None
+    _quantity(quantity)
+    material = _material(material_id, colour)
+    if desired_date is not None and desired_date < timezone.localdate():
+        raise InvalidInput("The desired date is in the past.", field="desired_date")
+    if not files:
+        raise InvalidInput("Attach at least one print file.", field="files")
+    if len(files) > settings.MAX_FILES_PER_JOB:
+        raise InvalidInput(f"Attach at most {settings.MAX_FILES_PER_JOB} files.", field="files")
+    stored = [store_upload(upload) for upload in files]
+
+    actor = Actor.customer()
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        job = Job.objects.create(
+            customer_name=customer_name,
+            customer_email=customer_email,
+            customer_phone=customer_phone.strip(),
+            customer_company=customer_company.strip(),
+            material=material,
+            colour=colour,
+            quantity=quantity,
+            desired_date=desired_date,
+            notes=notes,
+            state=JobState.SUBMITTED,
+            link_hash=hash_link_secret(secret),
+        )
+        for item in stored:
+            job_file = JobFile.objects.create(job=job, name=item.original_name)
+            _add_version(job_file, item, actor)
+        _record(
+            job,
+            "",  # a new job comes from no state
+            lifecycle.SUBMISSION,
+            actor,
+            {"files": [item.original_name for item in stored]},
+            customer_context={"link": customer_link(secret)},
+        )
+    return job, secret
+
+
+def send_quote(
+    *,
+    job: Job,
+    actor: Actor,
+    lines: Sequence[QuoteLineInput],
+    currency: str,
+    lead_time_days: int,
+    valid_until: date,
+    message: str = "",
+    expected_version: int | None = None,
+) -> Quote:
+    """Send a new quote version; the previous live one, if any, is superseded."""
+    if not lines:
+        raise InvalidInput("A quote needs at least one line.", field="lines")
+    currency = (currency or "").strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise InvalidInput("Currency is a three-letter code such as EUR.", field="currency")
+    if not 0 <= lead_time_days <= 365:
+        raise InvalidInput("Lead time is between 0 and 365 days.", field="lead_time_days")
+    if valid_until < timezone.localdate():
+        raise InvalidInput("The quote would already have expired.", field="valid_until")
+    for line in lines:
+        _quantity(line.quantity, field="lines")
+        if line.unit_price < 0 or line.unit_price >= Decimal("100000000"):
+            raise InvalidInput("Unit prices are between 0 and 99,999,999.99.", field="lines")
+        if not line.description.strip():
+            raise InvalidInput("Every line needs a description.", field="lines")
+
+    with transaction.atomic():
+        fresh, transition = _begin(job, Action.SEND_QUOTE, actor, expected_version)
+        file_ids = set(fresh.files.values_list("id", flat=True))
+        if any(line.job_file_id is not None and line.job_file_id not in file_ids for line in lines):
+            raise InvalidInput("A quote line names a file of another job.", field="lines")
+        materials = {line.material_id: _material(line.material_id, line.colour) for line in lines}
+        old = _claim(fresh, transition)
+        previous = live_quote(fresh)
+        if previous is not None:
+            Quote.objects.filter(pk=previous.pk).update(status=QuoteStatus.SUPERSEDED)
+        number = (fresh.quotes.aggregate(n=Max("version"))["n"] or 0) + 1
+        total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+        quote = Quote.objects.create(
+            job=fresh,
+            version=number,
+            status=QuoteStatus.CURRENT,
+            currency=currency,
+            total=total,
+            lead_time_days=lead_time_days,
+            valid_until=valid_until,
+            message=message,
+            created_by=actor.user,
+        )
+        QuoteLine.objects.bulk_create(
+            QuoteLine(
+                quote=quote,
+                job_file_id=line.job_file_id,
+                description=line.description.strip(),
+                material=materials[line.material_id],
+                colour=line.colour,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+            )
+            for line in lines
+        )
+        details = {"quote_version": number, "total": str(total), "currency": currency}
+        if previous is not None:
+            details["superseded_version"] = previous.version
+        _record(fresh, old, transition, actor, details)
+    return quote
+
+
+def decline_request(
+    *, job: Job, actor: Actor, reason: str, expected_version: int | None = None
+) -> Job:
+    """The bureau will not quote this request."""
+    return _simple(job, Action.DECLINE, actor, expected_version, {"reason": _reason(reason)})
+
+
+def _decide_quote(
+    job: Job,
+    actor: Actor,
+    action: Action,
+    quote_version: int,
+    status: QuoteStatus,
+    details: dict,
+    expected_version: int | None,
+) -> Job:
+    with transaction.atomic():
+        fresh, transition = _begin(job, action, actor, expected_version)
+        quote = live_quote(fresh)
+        if quote is None or quote.version != quote_version:
+            current = f" The current quote is version {quote.version}." if quote else ""
+            raise Conflict(f"Quote version {quote_version} is no longer open.{current}")
+        if action == Action.ACCEPT_QUOTE and quote.valid_until < timezone.localdate():
+            raise Conflict(
+                f"This quote expired on {quote.valid_until:%d %B %Y}; ask the bureau for a new one."
+            )
+        old = _claim(fresh, transition)
+        Quote.objects.filter(pk=quote.pk).update(status=status, decided_at=timezone.now())
+        _record(fresh, old, transition, actor, {"quote_version": quote.version, **details})
+    return fresh
+
+
+def accept_quote(
+    *, job: Job, actor: Actor, quote_version: int, expected_version: int | None = None
+) -> Job:
+    """Accept the current, unexpired quote (the version the customer saw must be the current)."""
+    return _decide_quote(
+        job, actor, Action.ACCEPT_QUOTE, quote_version, QuoteStatus.ACCEPTED, {}, expected_version
+    )
+
+
+def decline_quote(
+    *,
+    job: Job,
+    actor: Actor,
+    quote_version: int,
+    reason: str,
+    expected_version: int | None = None,
+) -> Job:
+    """The customer turns the quote down; the bureau may send a revised one."""
+    details = {"reason": _reason(reason)}
+    return _decide_quote(
+        job,
+        actor,
+        Action.DECLINE_QUOTE,
+        quote_version,
+        QuoteStatus.DECLINED,
+        details,
+        expected_version,
+    )
+
+
+def revise_file(
+    *,
+    job: Job,
+    actor: Actor,
+    upload: File,
+    job_file_id: int | None = None,
+    expected_version: int | None = None,
+) -> FileVersion:
+    """Add a version of a file (or a new file). After a quote, the job goes back for re-quoting.
+
+    The live quote, if any, is superseded and can no longer be accepted.
+    """
+    stored = store_upload(upload, field="file")
+    with transaction.atomic():
+        fresh, transition = _begin(job, Action.REVISE_FILE, actor, expected_version)
+        if job_file_id is None:
+            job_file = JobFile.objects.create(job=fresh, name=stored.original_name)
+        else:
+            job_file = JobFile.objects.filter(pk=job_file_id, job=fresh).first()
+            if job_file is None:
+                raise InvalidInput("That file is not part of this job.", field="file_id")
+        old = _claim(fresh, transition)
+        version = _add_version(job_file, stored, actor)
+        details: dict = {"file_id": job_file.pk, "file": job_file.name, "version": version.number}
+        previous = live_quote(fresh)
+        if previous is not None:
+            Quote.objects.filter(pk=previous.pk).update(status=QuoteStatus.SUPERSEDED)
+            details["superseded_quote_version"] = previous.version
+        _record(fresh, old, transition, actor, details)
+    return version
+
+
+def start_production(*, job: Job, actor: Actor, expected_version: int | None = None) -> Job:
+    return _simple(job, Action.START_PRODUCTION, actor, expected_version)
+
+
+def add_run(
+    *,
+    job: Job,
+    actor: Actor,
+    quantity: int,
+    printer_id: int | None = None,
+    material_id: int | None = None,
+    colour: str | None = None,
+    notes: str = "",
+    expected_version: int | None = None,
+) -> PrintRun:
+    """Plan a print run for part of the quantity. Runs may not plan more than is owed."""
+    _quantity(quantity)
+    with transaction.atomic():
+        fresh, transition = _begin(job, Action.ADD_RUN, actor, expected_version)
+        owed = fresh.quantity - planned_quantity(fresh)
+        if quantity > owed:
+            raise InvalidInput(
+                f"Only {owed} more part(s) can be planned for {fresh.reference}.", field="quantity"
+            )
+        printer = None
+        if printer_id is not None:
+            printer = Printer.objects.filter(pk=printer_id, active=True).first()
+            if printer is None:
+                raise InvalidInput("Choose one of the bureau's printers.", field="printer")
+        material = fresh.material
+        if material_id is not None:
+            material = _material(material_id, colour or "")
+        old = _claim(fresh, transition)
+        run = PrintRun.objects.create(
+            job=fresh,
+            quantity=quantity,
+            printer=printer,
+            material=material,
+            colour=fresh.colour if colour is None else colour,
+            notes=notes,
+        )
+        _record(fresh, old, transition, actor, {"run_id": run.pk, "quantity": quantity})
+    return run
+
+
+def update_run(
+    *,
+    job: Job,
+    actor: Actor,
+    run_id: int,
+    state: RunState,
+    notes: str | None = None,
+    expected_version: int | None = None,
+) -> PrintRun:
+    """Move a run on: queued -> printing -> done, or failed (whose parts are owed again)."""
+    with transaction.atomic():
+        fresh, transition = _begin(job, Action.UPDATE_RUN, actor, expected_version)
+        run = PrintRun.objects.filter(pk=run_id, job=fresh).first()
+        if run is None:
+            raise InvalidInput("That print run is not part of this job.", field="run_id")
+        if state not in RUN_MOVES[run.state]:
+            raise Conflict(f"A run that is {run.state} cannot become {state}.")
+        old = _claim(fresh, transition)
+        before = run.state
+        run.state = state
+        if notes is not None:
+            run.notes = notes
+        run.save(update_fields=["state", "notes", "updated_at"])
+        details = {"run_id": run.pk, "from": before, "to": state, "quantity": run.quantity}
+        _record(fresh, old, transition, actor, details)
+    return run
+
+
+def mark_ready(*, job: Job, actor: Actor, expected_version: int | None = None) -> Job:
+    """All parts are printed: only when done runs cover the quantity."""
+    with transaction.atomic():
+        fresh, transition = _begin(job, Action.MARK_READY, actor, expected_version)
+        done = done_quantity(fresh)
+        if done < fresh.quantity:
+            raise Conflict(
+                f"{fresh.reference} still owes {fresh.quantity - done} of {fresh.quantity} parts."
+            )
+        old = _claim(fresh, transition)
+        _record(fresh, old, transition, actor, {"done": done})
+    return fresh
+
+
+def dispatch(
+    *,
+    job: Job,
+    actor: Actor,
+    method: DispatchMethod,
+    carrier: str = "",
+    tracking_number: str = "",
+    expected_version: int | None = None,
+) -> Job:
+    """Send the parts with a carrier (tracking number optional) or hand them over."""
+    carrier, tracking_number = carrier.strip(), tracking_number.strip()
+    if method == DispatchMethod.CARRIER and not carrier:
+        raise InvalidInput("Name the carrier.", field="carrier")
+    if method == DispatchMethod.HAND_OVER:
+        carrier = tracking_number = ""
+    with transaction.atomic():
+        fresh, transition = _begin(job, Action.DISPATCH, actor, expected_version)
+        old = _claim(fresh, transition)
+        Dispatch.objects.create(
+            job=fresh, method=method, carrier=carrier, tracking_number=tracking_number
+        )
+        details = {"method": method, "carrier": carrier, "tracking_number": tracking_number}
+        _record(fresh, old, transition, actor, details)
+    return fresh
+
+
+def cancel(*, job: Job, actor: Actor, reason: str, expected_version: int | None = None) -> Job:
+    """Cancel the job. Customers may until production starts; the bureau until dispatch."""
+    return _simple(job, Action.CANCEL, actor, expected_version, {"reason": _reason(reason)})
+
+
+def add_note(*, job: Job, actor: Actor, body: str) -> Note:
+    """An internal note; it never reaches the customer."""
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput("The note is empty.", field="body")
+    with transaction.atomic():
+        fresh, transition = _begin(job, Action.ADD_NOTE, actor, None)
+        old = _claim(fresh, transition)
+        note = Note.objects.create(job=fresh, author=actor.user, body=body)
+        _record(fresh, old, transition, actor, {"note_id": note.pk})
+    return note

@@ -1,0 +1,186 @@
+"""The job lifecycle as data: states, who may act, and which transitions exist.
+
+This module is the single source of truth for PRODUCT.md's lifecycle table. The action
+functions in `printdesk.jobs.actions` look transitions up here; nothing else decides whether a
+state change is allowed.
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+
+
+class JobState(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    QUOTED = "quoted", "Quoted"
+    ACCEPTED = "accepted", "Quote accepted"
+    QUOTE_DECLINED = "quote_declined", "Quote declined"
+    DECLINED = "declined", "Declined"
+    IN_PRODUCTION = "in_production", "In production"
+    READY = "ready", "Ready"
+    DISPATCHED = "dispatched", "Dispatched"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TERMINAL_STATES = frozenset({JobState.DECLINED, JobState.CANCELLED, JobState.DISPATCHED})
+OPEN_STATES = frozenset(JobState) - TERMINAL_STATES
+
+
+class ActorKind(models.TextChoices):
+    CUSTOMER = "customer", "Customer via link"
+    OPERATOR = "operator", "Operator"
+    ADMIN = "admin", "Admin"
+    SYSTEM = "system", "System"
+
+
+class Action(models.TextChoices):
+    SUBMIT = "submit", "Submit request"
+    SEND_QUOTE = "send_quote", "Send quote"
+    DECLINE = "decline", "Decline request"
+    ACCEPT_QUOTE = "accept_quote", "Accept quote"
+    DECLINE_QUOTE = "decline_quote", "Decline quote"
+    REVISE_FILE = "revise_file", "Upload revised file"
+    START_PRODUCTION = "start_production", "Start production"
+    ADD_RUN = "add_run", "Add print run"
+    UPDATE_RUN = "update_run", "Update print run"
+    MARK_READY = "mark_ready", "Mark ready"
+    DISPATCH = "dispatch", "Dispatch"
+    CANCEL = "cancel", "Cancel"
+    ADD_NOTE = "add_note", "Add internal note"
+
+
+class EventType(models.TextChoices):
+    """What the audit trail records; one per applied action, named in the past tense."""
+
+    SUBMITTED = "submitted", "Request submitted"
+    QUOTE_SENT = "quote_sent", "Quote sent"
+    REQUEST_DECLINED = "request_declined", "Request declined"
+    QUOTE_ACCEPTED = "quote_accepted", "Quote accepted"
+    QUOTE_DECLINED = "quote_declined", "Quote declined"
+    FILE_REVISED = "file_revised", "Revised file received"
+    PRODUCTION_STARTED = "production_started", "Production started"
+    RUN_ADDED = "run_added", "Print run added"
+    RUN_UPDATED = "run_updated", "Print run updated"
+    READY = "ready", "Ready"
+    DISPATCHED = "dispatched", "Dispatched"
+    CANCELLED = "cancelled", "Cancelled"
+    NOTE_ADDED = "note_added", "Internal note added"
+
+
+S = JobState
+CUSTOMER = frozenset({ActorKind.CUSTOMER})
+STAFF = frozenset({ActorKind.OPERATOR})
+EVERYONE = CUSTOMER | STAFF
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    sources: frozenset[JobState]
+    target: JobState | None  # None: the action is recorded but the state stays
+    actors: frozenset[ActorKind]
+    event: EventType
+
+
+def _t(action, sources, target, actors, event) -> Transition:
+    return Transition(action, frozenset(sources), target, actors, event)
+
+
+# A new job has no state to come from, so submission is the one row outside the lookup.
+SUBMISSION = _t(Action.SUBMIT, [], S.SUBMITTED, CUSTOMER, EventType.SUBMITTED)
+
+# PRODUCT.md's table, row for row. Admins may do whatever operators may (see `permits`).
+TRANSITIONS: tuple[Transition, ...] = (
+    SUBMISSION,
+    _t(
+        Action.SEND_QUOTE,
+        [S.SUBMITTED, S.QUOTED, S.QUOTE_DECLINED],
+        S.QUOTED,
+        STAFF,
+        EventType.QUOTE_SENT,
+    ),
+    _t(Action.DECLINE, [S.SUBMITTED], S.DECLINED, STAFF, EventType.REQUEST_DECLINED),
+    _t(Action.ACCEPT_QUOTE, [S.QUOTED], S.ACCEPTED, EVERYONE, EventType.QUOTE_ACCEPTED),
+    _t(Action.DECLINE_QUOTE, [S.QUOTED], S.QUOTE_DECLINED, CUSTOMER, EventType.QUOTE_DECLINED),
+    # A revision before any quote just adds a version; after a quote it needs a new quote.
+    _t(Action.REVISE_FILE, [S.SUBMITTED], None, EVERYONE, EventType.FILE_REVISED),
+    _t(Action.REVISE_FILE, [S.QUOTED, S.ACCEPTED], S.SUBMITTED, EVERYONE, EventType.FILE_REVISED),
+    _t(Action.START_PRODUCTION, [S.ACCEPTED], S.IN_PRODUCTION, STAFF, EventType.PRODUCTION_STARTED),
+    _t(Action.ADD_RUN, [S.IN_PRODUCTION], None, STAFF, EventType.RUN_ADDED),
+    _t(Action.UPDATE_RUN, [S.IN_PRODUCTION], None, STAFF, EventType.RUN_UPDATED),
+    _t(Action.MARK_READY, [S.IN_PRODUCTION], S.READY, STAFF, EventType.READY),
+    _t(Action.DISPATCH, [S.READY], S.DISPATCHED, STAFF, EventType.DISPATCHED),
+    _t(
+        Action.CANCEL,
+        [S.SUBMITTED, S.QUOTED, S.QUOTE_DECLINED, S.ACCEPTED],
+        S.CANCELLED,
+        EVERYONE,
+        EventType.CANCELLED,
+    ),
+    _t(Action.CANCEL, [S.IN_PRODUCTION, S.READY], S.CANCELLED, STAFF, EventType.CANCELLED),
+    # Notes are the bureau's own memory of a job, useful after it ends too.
+    _t(Action.ADD_NOTE, list(JobState), None, STAFF, EventType.NOTE_ADDED),
+)
+
+
+def permits(transition: Transition, actor_kind: ActorKind) -> bool:
+    if actor_kind == ActorKind.ADMIN:
+        return ActorKind.OPERATOR in transition.actors or ActorKind.ADMIN in transition.actors
+    return actor_kind in transition.actors
+
+
+def find(action: Action, state: JobState) -> Transition | None:
+    """The row of the table that applies `action` to a job in `state`, if any."""
+    for transition in TRANSITIONS:
+        if transition.action == action and state in transition.sources:
+            return transition
+    return None
+
+
+def available(state: JobState, actor_kind: ActorKind) -> list[Action]:
+    """Actions this actor may take on a job in this state: what a page offers as buttons."""
+    return [
+        t.action
+        for t in TRANSITIONS
+        if state in t.sources and permits(t, actor_kind) and t.action != Action.ADD_NOTE
+    ]
+
+
+class Audience(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    STAFF = "staff", "Staff"
+
+
+# Which events email whom. Staff hear about what customers do; customers hear about every
+# step of their job. Notes and run bookkeeping stay internal.
+CUSTOMER_NOTIFIED = frozenset(
+    {
+        EventType.SUBMITTED,
+        EventType.QUOTE_SENT,
+        EventType.QUOTE_ACCEPTED,
+        EventType.REQUEST_DECLINED,
+        EventType.FILE_REVISED,
+        EventType.PRODUCTION_STARTED,
+        EventType.READY,
+        EventType.DISPATCHED,
+        EventType.CANCELLED,
+    }
+)
+STAFF_NOTIFIED_WHEN_CUSTOMER_ACTS = frozenset(
+    {
+        EventType.SUBMITTED,
+        EventType.QUOTE_ACCEPTED,
+        EventType.QUOTE_DECLINED,
+        EventType.FILE_REVISED,
+        EventType.CANCELLED,
+    }
+)
+
+
+def audiences(event: EventType, actor_kind: ActorKind) -> list[Audience]:
+    result = []
+    if event in CUSTOMER_NOTIFIED:
+        result.append(Audience.CUSTOMER)
+    if event in STAFF_NOTIFIED_WHEN_CUSTOMER_ACTS and actor_kind == ActorKind.CUSTOMER:
+        result.append(Audience.STAFF)
+    return result

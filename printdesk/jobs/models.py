@@ -1,0 +1,219 @@
+"""Jobs and what hangs off them: quotes, print runs, dispatch, notes and the audit trail.
+
+State only changes through `printdesk.jobs.actions`; these classes hold data, not rules.
+"""
+
+import hashlib
+import re
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from printdesk.catalogue.models import Material, Printer
+from printdesk.jobs.lifecycle import ActorKind, EventType, JobState
+
+REFERENCE_PREFIX = "PD-"
+REFERENCE_RE = re.compile(r"^\s*(?:PD-?)?0*(\d{1,18})\s*$", re.IGNORECASE)
+
+
+def hash_link_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_reference(text: str) -> int | None:
+    """`PD-00042`, `pd42` or `42` -> 42; anything else -> None."""
+    match = REFERENCE_RE.match(text)
+    return int(match.group(1)) if match else None
+
+
+class Job(models.Model):
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField()
+    customer_phone = models.CharField(max_length=50, blank=True)
+    customer_company = models.CharField(max_length=200, blank=True)
+    material = models.ForeignKey(Material, on_delete=models.PROTECT, related_name="jobs")
+    colour = models.CharField(max_length=50, blank=True)
+    quantity = models.PositiveIntegerField()
+    desired_date = models.DateField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    state = models.CharField(max_length=20, choices=JobState.choices)
+    # Bumped by every action: a page or client that sends the version it saw is refused
+    # when someone else acted in between, and two concurrent actions cannot both apply.
+    version = models.PositiveIntegerField(default=1)
+    # SHA-256 of the customer's private link secret; the secret itself is never stored.
+    link_hash = models.CharField(max_length=64, unique=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="job_created"),
+            models.Index(fields=["state", "-created_at", "-id"], name="job_state_created"),
+            models.Index(fields=["customer_email"], name="job_email"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=JobState.values), name="job_state_is_declared"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="job_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        return f"{REFERENCE_PREFIX}{self.pk:05d}"
+
+
+class QuoteStatus(models.TextChoices):
+    CURRENT = "current", "Current"
+    SUPERSEDED = "superseded", "Superseded"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired"
+
+
+class Quote(models.Model):
+    """One sent version of a quote. Never edited after it is created: a new version supersedes it.
+
+    Only `status` and `decided_at` move, and only through the lifecycle actions.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="quotes")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=QuoteStatus.choices)
+    currency = models.CharField(max_length=3)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    lead_time_days = models.PositiveIntegerField()
+    valid_until = models.DateField()
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "version"], name="quote_version_unique"),
+            models.UniqueConstraint(
+                fields=["job"],
+                condition=Q(status__in=["current", "accepted"]),
+                name="quote_one_live_per_job",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job} quote v{self.version}"
+
+
+class QuoteLine(models.Model):
+    quote = models.ForeignKey(Quote, on_delete=models.PROTECT, related_name="lines")
+    job_file = models.ForeignKey(
+        "files.JobFile", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    description = models.CharField(max_length=200)
+    material = models.ForeignKey(Material, on_delete=models.PROTECT, related_name="+")
+    colour = models.CharField(max_length=50, blank=True)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ["quote", "id"]
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class RunState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    PRINTING = "printing", "Printing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+# Where a run may go from where it is. Done and failed are final: a reprint is a new run.
+RUN_MOVES: dict[str, frozenset[str]] = {
+    RunState.QUEUED: frozenset({RunState.PRINTING, RunState.DONE, RunState.FAILED}),
+    RunState.PRINTING: frozenset({RunState.DONE, RunState.FAILED}),
+    RunState.DONE: frozenset(),
+    RunState.FAILED: frozenset(),
+}
+
+
+class PrintRun(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="runs")
+    quantity = models.PositiveIntegerField()
+    printer = models.ForeignKey(
+        Printer, on_delete=models.PROTECT, null=True, blank=True, related_name="runs"
+    )
+    material = models.ForeignKey(Material, on_delete=models.PROTECT, related_name="+")
+    colour = models.CharField(max_length=50, blank=True)
+    state = models.CharField(max_length=20, choices=RunState.choices, default=RunState.QUEUED)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job", "id"]
+
+
+class DispatchMethod(models.TextChoices):
+    CARRIER = "carrier", "Carrier"
+    HAND_OVER = "hand_over", "Handed over"
+
+
+class Dispatch(models.Model):
+    job = models.OneToOneField(Job, on_delete=models.PROTECT, related_name="dispatch")
+    method = models.CharField(max_length=20, choices=DispatchMethod.choices)
+    carrier = models.CharField(max_length=100, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Note(models.Model):
+    """An operator's internal note: never shown to the customer."""
+
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="internal_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "created_at", "id"]
+
+
+class AuditEvent(models.Model):
+    """Append-only: written inside the action that caused it, never updated or deleted."""
+
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="audit_events")
+    event = models.CharField(max_length=30, choices=EventType.choices)
+    actor_kind = models.CharField(max_length=20, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    from_state = models.CharField(max_length=20, choices=JobState.choices, blank=True)
+    to_state = models.CharField(max_length=20, choices=JobState.choices)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["job", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.job}: {self.event}"
+
+    @property
+    def actor_label(self) -> str:
+        if self.actor_user is not None:
+            return self.actor_user.get_username()
+        return ActorKind(self.actor_kind).label

@@ -1,0 +1,158 @@
+"""printdesk settings: one module, driven by environment variables (see .env.example).
+
+With nothing set it runs on SQLite and local disk under ./var, which is what `make run` uses.
+"""
+
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import dj_database_url
+
+from printdesk.lib.env import envbool, envint, envlist, envstr
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(envstr("PRINTDESK_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = envbool("DEBUG", False)
+SECRET_KEY = envstr("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-production")
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
+SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+BUREAU_NAME = envstr("BUREAU_NAME", "printdesk demo bureau")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "printdesk.accounts",
+    "printdesk.catalogue",
+    "printdesk.jobs",
+    "printdesk.files",
+    "printdesk.notifications",
+    "printdesk.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "printdesk.urls"
+WSGI_APPLICATION = "printdesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    default_sqlite = f"sqlite:///{VAR_DIR / 'printdesk.sqlite3'}"
+    config = dj_database_url.parse(envstr("DATABASE_URL", default_sqlite), conn_max_age=60)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # A web process and a worker write at once: WAL lets readers run beside the writer,
+        # IMMEDIATE takes the write lock at BEGIN (so a transaction never fails half-way on
+        # lock upgrade), and the busy timeout makes the loser wait instead of raising
+        # "database is locked".
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            ),
+        }
+        config["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = envstr("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Upload limits until resumable uploads arrive (issue 4): per file, in bytes.
+MAX_FILE_BYTES = envint("PRINTDESK_MAX_FILE_BYTES", 2 * 1024**3)
+MAX_FILES_PER_JOB = envint("PRINTDESK_MAX_FILES_PER_JOB", 20)
+ALLOWED_FILE_EXTENSIONS = ("stl", "3mf", "obj", "step", "stp")
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2  # larger request files spool to a temporary file
+
+
+def _email(url: str) -> dict:
+    """Turn EMAIL_URL (smtp://user:pass@host:587?tls=1, console:, file:) into settings."""
+    parts = urlsplit(url)
+    if parts.scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme == "file":
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": parts.path or str(VAR_DIR / "mail"),
+        }
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"EMAIL_URL scheme must be smtp, smtps, console or file; got {url!r}")
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "localhost",
+        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": parts.scheme == "smtps",
+        "EMAIL_USE_TLS": query.get("tls", "0") in ("1", "true", "yes"),
+    }
+
+
+# Without EMAIL_URL, mail is written to files under var/mail: the demo needs no mail server.
+globals().update(_email(envstr("EMAIL_URL", f"file://{VAR_DIR / 'mail'}")))
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "printdesk <noreply@printdesk.invalid>")
+STAFF_NOTIFICATION_EMAIL = envstr("STAFF_NOTIFICATION_EMAIL", "orders@printdesk.invalid")
+
+# Worker: how often it looks for work, and how notifications retry.
+WORKER_POLL_SECONDS = envint("WORKER_POLL_SECONDS", 2)
+NOTIFICATION_MAX_ATTEMPTS = envint("NOTIFICATION_MAX_ATTEMPTS", 8)
+NOTIFICATION_LEASE_SECONDS = envint("NOTIFICATION_LEASE_SECONDS", 300)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import path
+
+from printdesk.api.api import api
+from printdesk.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]
