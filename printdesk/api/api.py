@@ -1,3 +1,63 @@
-from ninja import NinjaAPI
+"""The REST API at /api/v1/: every error is JSON with a message and a 4xx status."""
 
-api = NinjaAPI(title="printdesk API", version="1", urls_namespace="api")
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from printdesk.api import customer, public, staff
+from printdesk.jobs.errors import ActionError
+
+api = NinjaAPI(
+    title="printdesk API",
+    version="1",
+    description=(
+        "Staff authenticate with `Authorization: Bearer <token>` (POST /auth/token) or the desk "
+        "session; customers with their job link's secret in `X-Job-Link`."
+    ),
+    urls_namespace="api",
+)
+api.add_router("/", public.router)
+api.add_router("/", staff.router)
+api.add_router("/customer", customer.router)
+
+
+def _error(request: HttpRequest, status: int, message: str, code: str, **extra) -> HttpResponse:
+    return api.create_response(request, {"message": message, "code": code, **extra}, status=status)
+
+
+@api.exception_handler(ActionError)
+def action_refused(request: HttpRequest, exc: ActionError) -> HttpResponse:
+    return _error(request, exc.status_code, exc.message, exc.code, field=exc.field)
+
+
+def _describe(error: dict) -> str:
+    # loc is (source, [parameter,] field...): ("body", "body", "quote_version") for a JSON
+    # body, ("form", "quantity") or ("query", "page") otherwise. Show the field path.
+    loc = [str(part) for part in error.get("loc", ())]
+    where = ".".join(loc[2:] if loc[:1] == ["body"] and len(loc) > 2 else loc[1:])
+    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors
+    ]
+    message = "; ".join(_describe(e) for e in errors) or "Invalid request."
+    return _error(request, 422, message, "invalid", errors=errors)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "Authentication required.", "unauthorized")
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, exc.message, "http_error")
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "Not found.", "not_found")

@@ -1,0 +1,62 @@
+"""Who is calling the API: staff by token or session, a customer by their job link."""
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
+
+from printdesk.accounts.models import ApiToken, hash_token
+from printdesk.accounts.roles import actor_kind_for
+from printdesk.jobs.models import Job, hash_link_secret
+
+# Touching last_used_at on every request would add a write to every read; once a minute is
+# plenty to show "last used" to an admin.
+TOUCH_EVERY_SECONDS = 60
+
+
+class StaffToken(HttpBearer):
+    """`Authorization: Bearer pdt_...`: an operator's or admin's API token."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        found = (
+            ApiToken.objects.usable()
+            .select_related("user")
+            .filter(token_hash=hash_token(token))
+            .first()
+        )
+        if found is None:
+            return None
+        now = timezone.now()
+        if (
+            found.last_used_at is None
+            or (now - found.last_used_at).total_seconds() > TOUCH_EVERY_SECONDS
+        ):
+            found.touch()
+        return found.user
+
+
+class StaffSession(APIKeyCookie):
+    """The desk's logged-in session (CSRF-checked on unsafe methods)."""
+
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = request.user
+        return user if actor_kind_for(user) is not None else None
+
+
+class JobLink(APIKeyHeader):
+    """`X-Job-Link: <secret>`: the customer's private link secret; authorises one job."""
+
+    param_name = "X-Job-Link"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Job | None:
+        if not key:
+            return None
+        return (
+            Job.objects.select_related("material").filter(link_hash=hash_link_secret(key)).first()
+        )
+
+
+staff_auth = [StaffToken(), StaffSession()]
+customer_auth = [JobLink()]

@@ -1,0 +1,80 @@
+"""The customer's endpoints: one job, authorised by its private link (header X-Job-Link)."""
+
+from django.http import HttpRequest
+from ninja import File, Form, Router, Status
+from ninja.files import UploadedFile
+
+from printdesk.api import present
+from printdesk.api.auth import customer_auth
+from printdesk.api.schemas import AcceptIn, CustomerJobOut, DeclineQuoteIn, ErrorOut, ReasonIn
+from printdesk.jobs import actions
+from printdesk.jobs.actions import Actor
+from printdesk.jobs.models import Job
+
+router = Router(auth=customer_auth, tags=["customer"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+CUSTOMER = Actor.customer()
+
+
+def _view(job: Job) -> dict:
+    return present.customer_view(present.customer_queryset().get(pk=job.pk))
+
+
+@router.get("/job", response={200: CustomerJobOut, **ERRORS}, summary="My job")
+def get_job(request: HttpRequest):
+    return _view(request.auth)
+
+
+@router.post("/job/accept", response={200: CustomerJobOut, **ERRORS})
+def accept_quote(request: HttpRequest, body: AcceptIn):
+    """Accept the quote version you were shown; refused if a newer one replaced it or it expired."""
+    job = actions.accept_quote(
+        job=request.auth,
+        actor=CUSTOMER,
+        quote_version=body.quote_version,
+        expected_version=body.expected_version,
+    )
+    return _view(job)
+
+
+@router.post("/job/decline-quote", response={200: CustomerJobOut, **ERRORS})
+def decline_quote(request: HttpRequest, body: DeclineQuoteIn):
+    job = actions.decline_quote(
+        job=request.auth,
+        actor=CUSTOMER,
+        quote_version=body.quote_version,
+        reason=body.reason,
+        expected_version=body.expected_version,
+    )
+    return _view(job)
+
+
+@router.post("/job/cancel", response={200: CustomerJobOut, **ERRORS})
+def cancel(request: HttpRequest, body: ReasonIn):
+    """Cancel, until production starts; after that, only the bureau can."""
+    job = actions.cancel(
+        job=request.auth,
+        actor=CUSTOMER,
+        reason=body.reason,
+        expected_version=body.expected_version,
+    )
+    return _view(job)
+
+
+@router.post("/job/files", response={201: CustomerJobOut, **ERRORS})
+def revise_file(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    file_id: Form[int | None] = None,
+    expected_version: Form[int | None] = None,
+):
+    """Upload a revised file (a new version of `file_id`, or a new file): it needs a new quote."""
+    actions.revise_file(
+        job=request.auth,
+        actor=CUSTOMER,
+        upload=file,
+        job_file_id=file_id,
+        expected_version=expected_version,
+    )
+    return Status(201, _view(request.auth))

@@ -1,0 +1,303 @@
+"""The API's request and response shapes (they are also its OpenAPI description)."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Schema
+from pydantic import Field
+
+from printdesk.jobs.lifecycle import JobState
+from printdesk.jobs.models import DispatchMethod, RunState
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ErrorOut(Schema):
+    message: str
+    code: str
+    field: str | None = None
+    errors: list[dict] | None = None
+
+
+# --- catalogue ------------------------------------------------------------------------------
+
+
+class MaterialOut(Schema):
+    id: int
+    name: str
+    process: str
+    description: str
+    colours: list[str]
+
+
+class PrinterOut(Schema):
+    id: int
+    name: str
+    process: str
+    build_x_mm: int
+    build_y_mm: int
+    build_z_mm: int
+
+
+class CatalogueOut(Schema):
+    materials: list[MaterialOut]
+    printers: list[PrinterOut]
+
+
+# --- jobs -----------------------------------------------------------------------------------
+
+
+class JobSummaryOut(Schema):
+    reference: str
+    state: JobState
+    state_label: str
+    version: int
+    customer_name: str
+    customer_email: str
+    customer_company: str
+    material: str
+    colour: str
+    quantity: int
+    desired_date: date | None
+    created_at: datetime
+    updated_at: datetime
+    state_changed_at: datetime
+
+
+class JobPageOut(Schema):
+    items: list[JobSummaryOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class FileVersionOut(Schema):
+    number: int
+    original_name: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    created_at: datetime
+
+
+class FileOut(Schema):
+    id: int
+    name: str
+    versions: list[FileVersionOut]
+
+
+class QuoteLineOut(Schema):
+    description: str
+    file_id: int | None
+    material: str
+    colour: str
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+
+
+class QuoteOut(Schema):
+    version: int
+    status: str
+    currency: str
+    total: Decimal
+    lead_time_days: int
+    valid_until: date
+    message: str
+    created_at: datetime
+    decided_at: datetime | None
+    lines: list[QuoteLineOut]
+
+
+class RunOut(Schema):
+    id: int
+    quantity: int
+    printer: str | None
+    material: str
+    colour: str
+    state: RunState
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class DispatchOut(Schema):
+    method: DispatchMethod
+    carrier: str
+    tracking_number: str
+    created_at: datetime
+
+
+class AuditOut(Schema):
+    event: str
+    actor_kind: str
+    actor: str
+    from_state: str
+    to_state: str
+    details: dict
+    created_at: datetime
+
+
+class NotificationOut(Schema):
+    event: str
+    audience: str
+    recipient: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+    provider_message_id: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class NoteOut(Schema):
+    author: str
+    body: str
+    created_at: datetime
+
+
+class ProductionOut(Schema):
+    quantity: int
+    done: int
+    planned: int
+    owed: int = Field(description="Parts not yet printed successfully.")
+
+
+class JobDetailOut(JobSummaryOut):
+    customer_phone: str
+    notes: str
+    files: list[FileOut]
+    quotes: list[QuoteOut]
+    runs: list[RunOut]
+    production: ProductionOut
+    dispatch: DispatchOut | None
+    internal_notes: list[NoteOut]
+    audit: list[AuditOut]
+    notifications: list[NotificationOut]
+    actions: list[str] = Field(description="Actions the caller may take now.")
+
+
+class CustomerFileOut(Schema):
+    id: int
+    name: str
+    versions: int
+
+
+class CustomerEventOut(Schema):
+    event: str
+    label: str
+    to_state: str
+    created_at: datetime
+
+
+class CustomerJobOut(Schema):
+    reference: str
+    state: JobState
+    state_label: str
+    version: int
+    material: str
+    colour: str
+    quantity: int
+    desired_date: date | None
+    created_at: datetime
+    files: list[CustomerFileOut]
+    quote: QuoteOut | None = Field(description="The quote to act on, or the one accepted.")
+    dispatch: DispatchOut | None
+    history: list[CustomerEventOut]
+    actions: list[str]
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+class Versioned(Schema):
+    expected_version: int | None = Field(
+        None, description="The job version you saw; refused with 409 if the job changed since."
+    )
+
+
+class ReasonIn(Versioned):
+    reason: str
+
+
+class AcceptIn(Versioned):
+    quote_version: int
+
+
+class DeclineQuoteIn(Versioned):
+    quote_version: int
+    reason: str
+
+
+class QuoteLineIn(Schema):
+    description: str = Field(max_length=200)
+    material_id: int
+    colour: str = Field("", max_length=50)
+    quantity: int
+    unit_price: Decimal = Field(decimal_places=2)
+    file_id: int | None = None
+
+
+class QuoteIn(Versioned):
+    lines: list[QuoteLineIn]
+    currency: str = "EUR"
+    lead_time_days: int
+    valid_until: date
+    message: str = Field("", max_length=5000)
+
+
+class RunIn(Versioned):
+    quantity: int
+    printer_id: int | None = None
+    material_id: int | None = None
+    colour: str | None = Field(None, max_length=50)
+    notes: str = Field("", max_length=5000)
+
+
+class RunUpdateIn(Versioned):
+    state: RunState
+    notes: str | None = Field(None, max_length=5000)
+
+
+class DispatchIn(Versioned):
+    method: DispatchMethod
+    carrier: str = Field("", max_length=100)
+    tracking_number: str = Field("", max_length=100)
+
+
+class NoteIn(Schema):
+    body: str = Field(max_length=10000)
+
+
+class TokenIn(Schema):
+    username: str
+    password: str
+    name: str = Field("API token", max_length=100)
+
+
+class TokenOut(Schema):
+    token: str
+    name: str
+
+
+class RequestIn(Schema):
+    customer_name: str = Field(max_length=200)
+    customer_email: str = Field(max_length=254)
+    customer_phone: str = Field("", max_length=50)
+    customer_company: str = Field("", max_length=200)
+    material_id: int
+    colour: str = Field("", max_length=50)
+    quantity: int
+    desired_date: date | None = None
+    notes: str = Field("", max_length=10000)
+
+
+class RequestOut(Schema):
+    reference: str
+    link: str = Field(description="The customer's private link. Shown once: keep it.")
+    secret: str = Field(description="The link's secret, for the X-Job-Link header.")
+
+
+SortKey = Literal["created", "-created", "updated", "-updated", "state_changed", "-state_changed"]

@@ -1,0 +1,279 @@
+"""Operator and admin endpoints: the queue, one job, and every action on it."""
+
+from datetime import date
+
+from django.core.files.storage import default_storage
+from django.db.models import Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import File, Form, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+from pydantic import Field
+
+from printdesk.api import present
+from printdesk.api.auth import staff_auth
+from printdesk.api.schemas import (
+    AcceptIn,
+    DispatchIn,
+    ErrorOut,
+    JobDetailOut,
+    JobPageOut,
+    NoteIn,
+    QuoteIn,
+    ReasonIn,
+    RunIn,
+    RunUpdateIn,
+    SortKey,
+    Versioned,
+)
+from printdesk.files.models import FileVersion
+from printdesk.jobs import actions
+from printdesk.jobs.actions import Actor, QuoteLineInput
+from printdesk.jobs.lifecycle import JobState
+from printdesk.jobs.models import Job, parse_reference
+
+router = Router(auth=staff_auth, tags=["staff"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+SORT_FIELDS = {
+    "created": ["created_at", "id"],
+    "updated": ["updated_at", "id"],
+    "state_changed": ["state_changed_at", "id"],
+}
+
+
+class JobFilters(Schema):
+    state: list[JobState] = Field(default_factory=list, description="Repeat for several.")
+    created_from: date | None = None
+    created_to: date | None = None
+    material: int | None = Field(None, description="Material id.")
+    printer: int | None = Field(None, description="Jobs with a print run on this printer.")
+    q: str = Field("", max_length=200, description="Reference, customer, company or email.")
+    sort: SortKey = "-created"
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+def _filtered(filters: JobFilters) -> QuerySet[Job]:
+    jobs = present.summary_queryset()
+    if filters.state:
+        jobs = jobs.filter(state__in=filters.state)
+    if filters.created_from:
+        jobs = jobs.filter(created_at__date__gte=filters.created_from)
+    if filters.created_to:
+        jobs = jobs.filter(created_at__date__lte=filters.created_to)
+    if filters.material is not None:
+        jobs = jobs.filter(material_id=filters.material)
+    if filters.printer is not None:
+        jobs = jobs.filter(runs__printer_id=filters.printer).distinct()
+    text = filters.q.strip()
+    if text:
+        match = (
+            Q(customer_name__icontains=text)
+            | Q(customer_email__icontains=text)
+            | Q(customer_company__icontains=text)
+        )
+        number = parse_reference(text)
+        if number is not None:
+            match |= Q(pk=number)
+        jobs = jobs.filter(match)
+    descending = filters.sort.startswith("-")
+    fields = SORT_FIELDS[filters.sort.lstrip("-")]
+    return jobs.order_by(*(f"-{f}" if descending else f for f in fields))
+
+
+def _job(reference: str) -> Job:
+    """The job a reference names (PD-00042, pd42 or 42), or 404."""
+    number = parse_reference(reference)
+    if number is None:
+        raise Http404
+    return get_object_or_404(Job, pk=number)
+
+
+def _detail(request: HttpRequest, job: Job) -> dict:
+    fresh = present.detail_queryset().get(pk=job.pk)
+    return present.detail(fresh, Actor.staff(request.auth).kind)
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor.staff(request.auth)
+
+
+@router.get("/jobs", response=JobPageOut, summary="The job queue")
+def list_jobs(request: HttpRequest, filters: Query[JobFilters]):
+    jobs = _filtered(filters)
+    start = (filters.page - 1) * filters.page_size
+    return {
+        "items": [present.summary(job) for job in jobs[start : start + filters.page_size]],
+        "count": jobs.count(),
+        "page": filters.page,
+        "page_size": filters.page_size,
+    }
+
+
+@router.get("/jobs/{reference}", response={200: JobDetailOut, **ERRORS}, summary="One job")
+def get_job(request: HttpRequest, reference: str):
+    return _detail(request, _job(reference))
+
+
+@router.post("/jobs/{reference}/quotes", response={201: JobDetailOut, **ERRORS})
+def send_quote(request: HttpRequest, reference: str, body: QuoteIn):
+    """Send a new quote version to the customer; it supersedes the previous one."""
+    job = _job(reference)
+    lines = [
+        QuoteLineInput(
+            description=line.description,
+            material_id=line.material_id,
+            colour=line.colour,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            job_file_id=line.file_id,
+        )
+        for line in body.lines
+    ]
+    actions.send_quote(
+        job=job,
+        actor=_actor(request),
+        lines=lines,
+        currency=body.currency,
+        lead_time_days=body.lead_time_days,
+        valid_until=body.valid_until,
+        message=body.message,
+        expected_version=body.expected_version,
+    )
+    return Status(201, _detail(request, job))
+
+
+@router.post("/jobs/{reference}/decline", response={200: JobDetailOut, **ERRORS})
+def decline_request(request: HttpRequest, reference: str, body: ReasonIn):
+    """Decline a request before quoting it."""
+    job = actions.decline_request(
+        job=_job(reference),
+        actor=_actor(request),
+        reason=body.reason,
+        expected_version=body.expected_version,
+    )
+    return _detail(request, job)
+
+
+@router.post("/jobs/{reference}/accept", response={200: JobDetailOut, **ERRORS})
+def accept_quote(request: HttpRequest, reference: str, body: AcceptIn):
+    """Accept the current quote on the customer's behalf (say, when they phone)."""
+    job = actions.accept_quote(
+        job=_job(reference),
+        actor=_actor(request),
+        quote_version=body.quote_version,
+        expected_version=body.expected_version,
+    )
+    return _detail(request, job)
+
+
+@router.post("/jobs/{reference}/files", response={201: JobDetailOut, **ERRORS})
+def revise_file(
+    request: HttpRequest,
+    reference: str,
+    file: File[UploadedFile],
+    file_id: Form[int | None] = None,
+    expected_version: Form[int | None] = None,
+):
+    """Add a file, or a new version of one (`file_id`). After a quote, the job needs a new one."""
+    job = _job(reference)
+    actions.revise_file(
+        job=job,
+        actor=_actor(request),
+        upload=file,
+        job_file_id=file_id,
+        expected_version=expected_version,
+    )
+    return Status(201, _detail(request, job))
+
+
+@router.get("/jobs/{reference}/files/{file_id}/versions/{number}", response={200: None, **ERRORS})
+def download_file(request: HttpRequest, reference: str, file_id: int, number: int):
+    """Download one version of a file, as an attachment."""
+    job = _job(reference)
+    version = get_object_or_404(FileVersion, job_file_id=file_id, job_file__job=job, number=number)
+    handle = default_storage.open(version.blob.name, "rb")
+    return FileResponse(handle, as_attachment=True, filename=version.original_name)
+
+
+@router.post("/jobs/{reference}/start-production", response={200: JobDetailOut, **ERRORS})
+def start_production(request: HttpRequest, reference: str, body: Versioned):
+    job = actions.start_production(
+        job=_job(reference), actor=_actor(request), expected_version=body.expected_version
+    )
+    return _detail(request, job)
+
+
+@router.post("/jobs/{reference}/runs", response={201: JobDetailOut, **ERRORS})
+def add_run(request: HttpRequest, reference: str, body: RunIn):
+    """Plan a print run for part of the quantity."""
+    job = _job(reference)
+    actions.add_run(
+        job=job,
+        actor=_actor(request),
+        quantity=body.quantity,
+        printer_id=body.printer_id,
+        material_id=body.material_id,
+        colour=body.colour,
+        notes=body.notes,
+        expected_version=body.expected_version,
+    )
+    return Status(201, _detail(request, job))
+
+
+@router.post("/jobs/{reference}/runs/{run_id}", response={200: JobDetailOut, **ERRORS})
+def update_run(request: HttpRequest, reference: str, run_id: int, body: RunUpdateIn):
+    """Move a run on: printing, done or failed."""
+    job = _job(reference)
+    actions.update_run(
+        job=job,
+        actor=_actor(request),
+        run_id=run_id,
+        state=body.state,
+        notes=body.notes,
+        expected_version=body.expected_version,
+    )
+    return _detail(request, job)
+
+
+@router.post("/jobs/{reference}/ready", response={200: JobDetailOut, **ERRORS})
+def mark_ready(request: HttpRequest, reference: str, body: Versioned):
+    """All parts printed: offered when done runs cover the quantity."""
+    job = actions.mark_ready(
+        job=_job(reference), actor=_actor(request), expected_version=body.expected_version
+    )
+    return _detail(request, job)
+
+
+@router.post("/jobs/{reference}/dispatch", response={200: JobDetailOut, **ERRORS})
+def dispatch(request: HttpRequest, reference: str, body: DispatchIn):
+    job = actions.dispatch(
+        job=_job(reference),
+        actor=_actor(request),
+        method=body.method,
+        carrier=body.carrier,
+        tracking_number=body.tracking_number,
+        expected_version=body.expected_version,
+    )
+    return _detail(request, job)
+
+
+@router.post("/jobs/{reference}/cancel", response={200: JobDetailOut, **ERRORS})
+def cancel(request: HttpRequest, reference: str, body: ReasonIn):
+    job = actions.cancel(
+        job=_job(reference),
+        actor=_actor(request),
+        reason=body.reason,
+        expected_version=body.expected_version,
+    )
+    return _detail(request, job)
+
+
+@router.post("/jobs/{reference}/notes", response={201: JobDetailOut, **ERRORS})
+def add_note(request: HttpRequest, reference: str, body: NoteIn):
+    """An internal note, never shown to the customer."""
+    job = _job(reference)
+    actions.add_note(job=job, actor=_actor(request), body=body.body)
+    return Status(201, _detail(request, job))
