@@ -65,7 +65,7 @@ TEMPLATES = [
 
 def _database() -> dict:
     default_sqlite = f"sqlite:///{VAR_DIR / 'printdesk.sqlite3'}"
-    config = dj_database_url.parse(envstr("DATABASE_URL", default_sqlite), conn_max_age=60)
+    config = dict(dj_database_url.parse(envstr("DATABASE_URL", default_sqlite), conn_max_age=60))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # A web process and a worker write at once: WAL lets readers run beside the writer,
         # IMMEDIATE takes the write lock at BEGIN (so a transaction never fails half-way on

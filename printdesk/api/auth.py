@@ -7,6 +7,7 @@ from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 
 from printdesk.accounts.models import ApiToken, hash_token
 from printdesk.accounts.roles import actor_kind_for
+from printdesk.jobs.actions import Actor
 from printdesk.jobs.models import Job, hash_link_secret
 
 # Touching last_used_at on every request would add a write to every read; once a minute is
@@ -56,6 +57,16 @@ class JobLink(APIKeyHeader):
         return (
             Job.objects.select_related("material").filter(link_hash=hash_link_secret(key)).first()
         )
+
+
+def staff_actor(request: HttpRequest) -> Actor:
+    """The operator or admin a staff endpoint was called by (ninja sets request.auth)."""
+    return Actor.staff(request.auth)  # type: ignore[attr-defined]
+
+
+def linked_job(request: HttpRequest) -> Job:
+    """The job a customer endpoint's link authorised."""
+    return request.auth  # type: ignore[attr-defined]
 
 
 staff_auth = [StaffToken(), StaffSession()]

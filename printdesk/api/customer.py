@@ -5,7 +5,7 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from printdesk.api import present
-from printdesk.api.auth import customer_auth
+from printdesk.api.auth import customer_auth, linked_job
 from printdesk.api.schemas import AcceptIn, CustomerJobOut, DeclineQuoteIn, ErrorOut, ReasonIn
 from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
@@ -23,14 +23,14 @@ def _view(job: Job) -> dict:
 
 @router.get("/job", response={200: CustomerJobOut, **ERRORS}, summary="My job")
 def get_job(request: HttpRequest):
-    return _view(request.auth)
+    return _view(linked_job(request))
 
 
 @router.post("/job/accept", response={200: CustomerJobOut, **ERRORS})
 def accept_quote(request: HttpRequest, body: AcceptIn):
     """Accept the quote version you were shown; refused if a newer one replaced it or it expired."""
     job = actions.accept_quote(
-        job=request.auth,
+        job=linked_job(request),
         actor=CUSTOMER,
         quote_version=body.quote_version,
         expected_version=body.expected_version,
@@ -41,7 +41,7 @@ def accept_quote(request: HttpRequest, body: AcceptIn):
 @router.post("/job/decline-quote", response={200: CustomerJobOut, **ERRORS})
 def decline_quote(request: HttpRequest, body: DeclineQuoteIn):
     job = actions.decline_quote(
-        job=request.auth,
+        job=linked_job(request),
         actor=CUSTOMER,
         quote_version=body.quote_version,
         reason=body.reason,
@@ -54,7 +54,7 @@ def decline_quote(request: HttpRequest, body: DeclineQuoteIn):
 def cancel(request: HttpRequest, body: ReasonIn):
     """Cancel, until production starts; after that, only the bureau can."""
     job = actions.cancel(
-        job=request.auth,
+        job=linked_job(request),
         actor=CUSTOMER,
         reason=body.reason,
         expected_version=body.expected_version,
@@ -71,10 +71,10 @@ def revise_file(
 ):
     """Upload a revised file (a new version of `file_id`, or a new file): it needs a new quote."""
     actions.revise_file(
-        job=request.auth,
+        job=linked_job(request),
         actor=CUSTOMER,
         upload=file,
         job_file_id=file_id,
         expected_version=expected_version,
     )
-    return Status(201, _view(request.auth))
+    return Status(201, _view(linked_job(request)))

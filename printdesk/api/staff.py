@@ -2,7 +2,6 @@
 
 from datetime import date
 
-from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -11,7 +10,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from printdesk.api import present
-from printdesk.api.auth import staff_auth
+from printdesk.api.auth import staff_actor, staff_auth
 from printdesk.api.schemas import (
     AcceptIn,
     DispatchIn,
@@ -28,7 +27,7 @@ from printdesk.api.schemas import (
 )
 from printdesk.files.models import FileVersion
 from printdesk.jobs import actions
-from printdesk.jobs.actions import Actor, QuoteLineInput
+from printdesk.jobs.actions import QuoteLineInput
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job, parse_reference
 
@@ -93,11 +92,7 @@ def _job(reference: str) -> Job:
 
 def _detail(request: HttpRequest, job: Job) -> dict:
     fresh = present.detail_queryset().get(pk=job.pk)
-    return present.detail(fresh, Actor.staff(request.auth).kind)
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor.staff(request.auth)
+    return present.detail(fresh, staff_actor(request).kind)
 
 
 @router.get("/jobs", response=JobPageOut, summary="The job queue")
@@ -134,7 +129,7 @@ def send_quote(request: HttpRequest, reference: str, body: QuoteIn):
     ]
     actions.send_quote(
         job=job,
-        actor=_actor(request),
+        actor=staff_actor(request),
         lines=lines,
         currency=body.currency,
         lead_time_days=body.lead_time_days,
@@ -150,7 +145,7 @@ def decline_request(request: HttpRequest, reference: str, body: ReasonIn):
     """Decline a request before quoting it."""
     job = actions.decline_request(
         job=_job(reference),
-        actor=_actor(request),
+        actor=staff_actor(request),
         reason=body.reason,
         expected_version=body.expected_version,
     )
@@ -162,7 +157,7 @@ def accept_quote(request: HttpRequest, reference: str, body: AcceptIn):
     """Accept the current quote on the customer's behalf (say, when they phone)."""
     job = actions.accept_quote(
         job=_job(reference),
-        actor=_actor(request),
+        actor=staff_actor(request),
         quote_version=body.quote_version,
         expected_version=body.expected_version,
     )
@@ -181,7 +176,7 @@ def revise_file(
     job = _job(reference)
     actions.revise_file(
         job=job,
-        actor=_actor(request),
+        actor=staff_actor(request),
         upload=file,
         job_file_id=file_id,
         expected_version=expected_version,
@@ -194,14 +189,13 @@ def download_file(request: HttpRequest, reference: str, file_id: int, number: in
     """Download one version of a file, as an attachment."""
     job = _job(reference)
     version = get_object_or_404(FileVersion, job_file_id=file_id, job_file__job=job, number=number)
-    handle = default_storage.open(version.blob.name, "rb")
-    return FileResponse(handle, as_attachment=True, filename=version.original_name)
+    return FileResponse(version.blob.open("rb"), as_attachment=True, filename=version.original_name)
 
 
 @router.post("/jobs/{reference}/start-production", response={200: JobDetailOut, **ERRORS})
 def start_production(request: HttpRequest, reference: str, body: Versioned):
     job = actions.start_production(
-        job=_job(reference), actor=_actor(request), expected_version=body.expected_version
+        job=_job(reference), actor=staff_actor(request), expected_version=body.expected_version
     )
     return _detail(request, job)
 
@@ -212,7 +206,7 @@ def add_run(request: HttpRequest, reference: str, body: RunIn):
     job = _job(reference)
     actions.add_run(
         job=job,
-        actor=_actor(request),
+        actor=staff_actor(request),
         quantity=body.quantity,
         printer_id=body.printer_id,
         material_id=body.material_id,
@@ -229,7 +223,7 @@ def update_run(request: HttpRequest, reference: str, run_id: int, body: RunUpdat
     job = _job(reference)
     actions.update_run(
         job=job,
-        actor=_actor(request),
+        actor=staff_actor(request),
         run_id=run_id,
         state=body.state,
         notes=body.notes,
@@ -242,7 +236,7 @@ def update_run(request: HttpRequest, reference: str, run_id: int, body: RunUpdat
 def mark_ready(request: HttpRequest, reference: str, body: Versioned):
     """All parts printed: offered when done runs cover the quantity."""
     job = actions.mark_ready(
-        job=_job(reference), actor=_actor(request), expected_version=body.expected_version
+        job=_job(reference), actor=staff_actor(request), expected_version=body.expected_version
     )
     return _detail(request, job)
 
@@ -251,7 +245,7 @@ def mark_ready(request: HttpRequest, reference: str, body: Versioned):
 def dispatch(request: HttpRequest, reference: str, body: DispatchIn):
     job = actions.dispatch(
         job=_job(reference),
-        actor=_actor(request),
+        actor=staff_actor(request),
         method=body.method,
         carrier=body.carrier,
         tracking_number=body.tracking_number,
@@ -264,7 +258,7 @@ def dispatch(request: HttpRequest, reference: str, body: DispatchIn):
 def cancel(request: HttpRequest, reference: str, body: ReasonIn):
     job = actions.cancel(
         job=_job(reference),
-        actor=_actor(request),
+        actor=staff_actor(request),
         reason=body.reason,
         expected_version=body.expected_version,
     )
@@ -275,5 +269,5 @@ def cancel(request: HttpRequest, reference: str, body: ReasonIn):
 def add_note(request: HttpRequest, reference: str, body: NoteIn):
     """An internal note, never shown to the customer."""
     job = _job(reference)
-    actions.add_note(job=job, actor=_actor(request), body=body.body)
+    actions.add_note(job=job, actor=staff_actor(request), body=body.body)
     return Status(201, _detail(request, job))

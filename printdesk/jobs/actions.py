@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -50,6 +51,9 @@ from printdesk.jobs.models import (
 )
 from printdesk.notifications.outbox import queue_for_event
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 MAX_QUANTITY = 100_000
 MAX_REASON = 2000
 
@@ -59,7 +63,7 @@ class Actor:
     """Who is acting: a customer holding the job's link, a staff user, or the system."""
 
     kind: ActorKind
-    user: object | None = None
+    user: "User | None" = None
 
     @classmethod
     def customer(cls) -> "Actor":
@@ -442,10 +446,10 @@ def revise_file(
         fresh, transition = _begin(job, Action.REVISE_FILE, actor, expected_version)
         if job_file_id is None:
             job_file = JobFile.objects.create(job=fresh, name=stored.original_name)
+        elif (existing := JobFile.objects.filter(pk=job_file_id, job=fresh).first()) is not None:
+            job_file = existing
         else:
-            job_file = JobFile.objects.filter(pk=job_file_id, job=fresh).first()
-            if job_file is None:
-                raise InvalidInput("That file is not part of this job.", field="file_id")
+            raise InvalidInput("That file is not part of this job.", field="file_id")
         old = _claim(fresh, transition)
         version = _add_version(job_file, stored, actor)
         details: dict = {"file_id": job_file.pk, "file": job_file.name, "version": version.number}
@@ -583,6 +587,7 @@ def add_note(*, job: Job, actor: Actor, body: str) -> Note:
     with transaction.atomic():
         fresh, transition = _begin(job, Action.ADD_NOTE, actor, None)
         old = _claim(fresh, transition)
+        assert actor.user is not None  # only staff may add notes, and staff carry their user
         note = Note.objects.create(job=fresh, author=actor.user, body=body)
         _record(fresh, old, transition, actor, {"note_id": note.pk})
     return note

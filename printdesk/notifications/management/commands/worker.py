@@ -1,0 +1,45 @@
+"""`manage.py worker`: the background worker. Drains the notification outbox until stopped.
+
+Stops cleanly on SIGTERM or Ctrl-C: the batch in hand is finished, nothing is abandoned
+half-sent (a row it could not finish is taken back by another worker when its lease ends).
+"""
+
+import signal
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from printdesk.notifications import sender
+
+
+class Command(BaseCommand):
+    help = "Send queued notifications until stopped (SIGTERM or Ctrl-C)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Drain what is due, then exit.")
+
+    def handle(self, *args, once: bool = False, **options):
+        self.stopping = False
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        self.stdout.write("worker: started")
+        while not self.stopping:
+            close_old_connections()
+            handled = sender.drain()
+            if handled:
+                self.stdout.write(f"worker: handled {handled} notification(s)")
+                continue
+            if once:
+                break
+            self._sleep(settings.WORKER_POLL_SECONDS)
+        self.stdout.write("worker: stopped")
+
+    def _stop(self, signum, frame) -> None:
+        self.stopping = True
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(0.2)
