@@ -1,0 +1,60 @@
+# printdesk: the targets the README names. Everything runs from the project's own .venv,
+# which the first target that needs it creates from the pinned requirements.lock.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format check-migrations lock bench clean venv
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "printdesk needs Python 3.11 or newer; set PYTHON=python3.x")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing pinned dependencies into $(VENV)..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+## run: the portal with demo data on SQLite and local disk, web and worker together (Ctrl-C stops both)
+run: venv
+	@mkdir -p var
+	@$(PY) manage.py migrate --noinput -v0
+	@$(PY) manage.py load_demo
+	@echo "Serving on http://$(HOST):$(PORT)/ with the background worker. Ctrl-C stops both."
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+		$(PY) manage.py worker & worker=$$!; \
+		$(PY) manage.py runserver $(HOST):$(PORT) --noreload --insecure
+
+## test: the whole suite (on PostgreSQL when DATABASE_URL points at it)
+test: venv
+	@$(PY) -m pytest
+
+## lint: formatting, lint rules and types, as CI checks them
+lint: venv
+	@$(PY) -m ruff format --check .
+	@$(PY) -m ruff check .
+	@$(PY) -m mypy printdesk
+
+format: venv
+	@$(PY) -m ruff format .
+	@$(PY) -m ruff check --fix .
+
+check-migrations: venv
+	@$(PY) manage.py makemigrations --check --dry-run
+
+## bench: the lifecycle benchmark (set DATABASE_URL to include PostgreSQL)
+bench: venv
+	@$(PY) bench/transitions.py
+
+## lock: re-pin dependencies after editing pyproject.toml
+lock: venv
+	@$(PY) -m pip install --quiet uv
+	@$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var/test.sqlite3 .pytest_cache .mypy_cache .ruff_cache
