@@ -21,6 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 venv: $(STAMP)
 
 ## run: the portal with demo data on SQLite and local disk, web and worker together (Ctrl-C stops both)
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: venv
 	@mkdir -p var
 	@$(PY) manage.py migrate --noinput -v0
