@@ -41,6 +41,13 @@ class StaffSession(APIKeyCookie):
 
     param_name = settings.SESSION_COOKIE_NAME
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Only a staff session has anything for CSRF to protect. Without one, the caller (no
+        # credentials, a wrong or revoked token) is unauthenticated: 401, not a CSRF 403.
+        if actor_kind_for(request.user) is None:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None):
         user = request.user
         return user if actor_kind_for(user) is not None else None
