@@ -1,13 +1,48 @@
 """The REST API at /api/v1/: every error is JSON with a message and a 4xx status."""
 
-from django.http import Http404, HttpRequest, HttpResponse
+import functools
+from collections.abc import Callable
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from printdesk.api import customer, public, staff
 from printdesk.jobs.errors import ActionError
 
-api = NinjaAPI(
+
+class PrintdeskAPI(NinjaAPI):
+    """NinjaAPI whose "method not allowed" answers are JSON like every other error.
+
+    django-ninja answers a known path called with the wrong method in plain text, outside its
+    exception handlers; this wraps its views to say it in our error shape.
+    """
+
+    @property
+    def urls(self):
+        patterns, app_name, namespace = super().urls
+        for pattern in patterns:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _json_not_allowed(pattern.callback)
+        return patterns, app_name, namespace
+
+
+def _json_not_allowed(view: Callable) -> Callable:
+    @functools.wraps(view)  # keeps ninja's csrf_exempt mark
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            allowed = response["Allow"]
+            message = f"{request.method} is not allowed here; use {allowed}."
+            response = _error(request, 405, message, "method_not_allowed")
+            response["Allow"] = allowed
+        return response
+
+    return wrapper
+
+
+api = PrintdeskAPI(
     title="printdesk API",
     version="1",
     description=(

@@ -29,7 +29,7 @@ from printdesk.files.models import FileVersion
 from printdesk.jobs import actions
 from printdesk.jobs.actions import QuoteLineInput
 from printdesk.jobs.lifecycle import JobState
-from printdesk.jobs.models import Job, parse_reference
+from printdesk.jobs.models import Job, PrintRun, parse_reference
 
 router = Router(auth=staff_auth, tags=["staff"])
 
@@ -62,10 +62,12 @@ def _filtered(filters: JobFilters) -> QuerySet[Job]:
         jobs = jobs.filter(created_at__date__gte=filters.created_from)
     if filters.created_to:
         jobs = jobs.filter(created_at__date__lte=filters.created_to)
+    # Ids are looked up through the related pk (material__pk, not material_id): Django then
+    # treats an id too large for the column as matching nothing instead of failing with a 500.
     if filters.material is not None:
-        jobs = jobs.filter(material_id=filters.material)
+        jobs = jobs.filter(material__pk=filters.material)
     if filters.printer is not None:
-        jobs = jobs.filter(runs__printer_id=filters.printer).distinct()
+        jobs = jobs.filter(runs__printer__pk=filters.printer).distinct()
     text = filters.q.strip()
     if text:
         match = (
@@ -188,7 +190,7 @@ def revise_file(
 def download_file(request: HttpRequest, reference: str, file_id: int, number: int):
     """Download one version of a file, as an attachment."""
     job = _job(reference)
-    version = get_object_or_404(FileVersion, job_file_id=file_id, job_file__job=job, number=number)
+    version = get_object_or_404(FileVersion, job_file__pk=file_id, job_file__job=job, number=number)
     return FileResponse(version.blob.open("rb"), as_attachment=True, filename=version.original_name)
 
 
@@ -221,6 +223,7 @@ def add_run(request: HttpRequest, reference: str, body: RunIn):
 def update_run(request: HttpRequest, reference: str, run_id: int, body: RunUpdateIn):
     """Move a run on: printing, done or failed."""
     job = _job(reference)
+    get_object_or_404(PrintRun, pk=run_id, job=job)  # a run of another job, or none: 404
     actions.update_run(
         job=job,
         actor=staff_actor(request),
