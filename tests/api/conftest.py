@@ -4,6 +4,8 @@
 - `customer_api(secret)`: a client holding a job's private link
 - `session_api(user)`: a logged-in desk session with CSRF enforced, as a browser has it
 - `staff_token`: the operator's token secret, issued through `ApiToken.issue`
+- `clock`: moves "now" forward, for quote expiry
+- `snapshot(job)`: everything a refused request must leave as it was
 
 Every response passes `check_answer`: never a 5xx, and every error is JSON with a message and a
 code. A test that needs the raw answer still gets it back.
@@ -11,14 +13,19 @@ code. A test that needs the raw answer still gets it back.
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from printdesk.accounts.models import ApiToken
+from printdesk.files.models import FileVersion
+from printdesk.jobs.models import AuditEvent, Job
+from printdesk.notifications.models import Notification
 
 API = "/api/v1"
 
@@ -63,6 +70,23 @@ class ApiClient:
     def upload(self, path: str, data: dict, **kwargs: Any):
         """POST multipart form data: files as SimpleUploadedFile values."""
         return self.request("POST", path, data=data, **kwargs)
+
+
+def snapshot(job: Job) -> dict:
+    """The job and everything hanging off it: a refused request leaves all of it as it was."""
+    fresh = Job.objects.get(pk=job.pk)
+    return {
+        "state": fresh.state,
+        "version": fresh.version,
+        "audit": AuditEvent.objects.filter(job=job).count(),
+        "notifications": Notification.objects.filter(job=job).count(),
+        "quotes": list(fresh.quotes.values_list("version", "status")),
+        "runs": list(fresh.runs.values_list("quantity", "state")),
+        "files": list(
+            FileVersion.objects.filter(job_file__job=job).values_list("job_file", "number")
+        ),
+        "notes": fresh.internal_notes.count(),
+    }
 
 
 def bearer(secret: str) -> dict[str, str]:
@@ -126,3 +150,24 @@ def session_api(db) -> Callable[..., ApiClient]:
         return ApiClient(client)
 
     return make
+
+
+class Clock:
+    """Moves django.utils.timezone.now (and with it localdate) forward from the real time."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+        self._real_now = timezone.now
+
+    def now(self):
+        return self._real_now() + self.offset
+
+    def advance(self, *, days: int) -> None:
+        self.offset += timedelta(days=days)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    clock = Clock()
+    monkeypatch.setattr(timezone, "now", clock.now)
+    return clock

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from printdesk.accounts.models import ApiToken
-from printdesk.jobs.models import AuditEvent, Job
-from tests.api.conftest import ApiClient, bearer, token_for, with_csrf
+from printdesk.jobs.models import Job
+from tests.api.conftest import ApiClient, bearer, snapshot, token_for, with_csrf
 from tests.api.endpoints import CUSTOMER, STAFF, ids, prepared_job
 
 STAFF_INTRUDERS = [
@@ -72,58 +72,45 @@ def intruder(request, operator, stranger_user, deactivated_operator):
     return make
 
 
-def _snapshot(job: Job) -> tuple:
-    fresh = Job.objects.get(pk=job.pk)
-    return (
-        fresh.state,
-        fresh.version,
-        AuditEvent.objects.filter(job=job).count(),
-        fresh.quotes.count(),
-        fresh.runs.count(),
-        fresh.files.count(),
-        fresh.internal_notes.count(),
-    )
-
-
 @pytest.mark.parametrize("who", STAFF_INTRUDERS)
 @pytest.mark.parametrize("endpoint", STAFF, ids=ids(STAFF))
 def test_staff_endpoints_refuse_everyone_but_staff(make_job, operator, intruder, endpoint, who):
     job, secret = prepared_job(make_job, operator, endpoint)
-    before = _snapshot(job)
+    before = snapshot(job)
 
     response = endpoint.call(intruder(who, secret), job)
 
     assert response.status_code == 401
     assert response.json() == {"message": "Authentication required.", "code": "unauthorized"}
-    assert _snapshot(job) == before
+    assert snapshot(job) == before
 
 
 @pytest.mark.parametrize("who", CUSTOMER_INTRUDERS)
 @pytest.mark.parametrize("endpoint", CUSTOMER, ids=ids(CUSTOMER))
 def test_customer_endpoints_need_the_jobs_link(make_job, operator, intruder, endpoint, who):
     job, secret = prepared_job(make_job, operator, endpoint)
-    before = _snapshot(job)
+    before = snapshot(job)
 
     response = endpoint.call(intruder(who, secret), job)
 
     assert response.status_code == 401
     assert response.json()["code"] == "unauthorized"
-    assert _snapshot(job) == before
+    assert snapshot(job) == before
 
 
 @pytest.mark.parametrize("endpoint", CUSTOMER, ids=ids(CUSTOMER))
 def test_another_jobs_link_acts_on_that_job_only(make_job, operator, customer_api, endpoint):
     mine, _ = prepared_job(make_job, operator, endpoint)
     theirs, their_secret = prepared_job(make_job, operator, endpoint)
-    mine_before, theirs_before = _snapshot(mine), _snapshot(theirs)
+    mine_before, theirs_before = snapshot(mine), snapshot(theirs)
 
     response = endpoint.call(customer_api(their_secret), mine)
 
     assert response.status_code == endpoint.success
     assert response.json()["reference"] == theirs.reference
-    assert _snapshot(mine) == mine_before
+    assert snapshot(mine) == mine_before
     if endpoint.method == "POST":
-        assert _snapshot(theirs) != theirs_before
+        assert snapshot(theirs) != theirs_before
 
 
 @pytest.mark.parametrize("endpoint", CUSTOMER, ids=ids(CUSTOMER))
@@ -145,7 +132,7 @@ STAFF_GETS = [e for e in STAFF if e.method == "GET"]
 @pytest.mark.parametrize("endpoint", STAFF_POSTS, ids=ids(STAFF_POSTS))
 def test_session_post_without_csrf_token_is_refused(make_job, operator, endpoint):
     job, _ = prepared_job(make_job, operator, endpoint)
-    before = _snapshot(job)
+    before = snapshot(job)
     browser = _browser(operator)
     with_csrf(browser)  # the cookie alone proves nothing: the header must echo it
 
@@ -153,7 +140,7 @@ def test_session_post_without_csrf_token_is_refused(make_job, operator, endpoint
 
     assert response.status_code == 403
     assert "CSRF" in response.json()["message"]
-    assert _snapshot(job) == before
+    assert snapshot(job) == before
 
 
 @pytest.mark.parametrize("endpoint", STAFF_POSTS, ids=ids(STAFF_POSTS))

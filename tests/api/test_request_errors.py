@@ -3,7 +3,7 @@ changes nothing (the shape of every error is checked by the API client, see conf
 
 import pytest
 
-from printdesk.jobs.models import AuditEvent, Job
+from tests.api.conftest import snapshot
 from tests.api.endpoints import ALL, JSON_ENDPOINTS, PUBLIC_PATHS, STAFF, ids, prepared_job
 
 WRONG_METHODS = {"GET": ["POST", "PUT", "DELETE"], "POST": ["GET", "PUT", "PATCH", "DELETE"]}
@@ -11,11 +11,6 @@ WRONG_METHODS = {"GET": ["POST", "PUT", "DELETE"], "POST": ["GET", "PUT", "PATCH
 
 def _caller(endpoint, staff_api, customer_api, secret):
     return customer_api(secret) if endpoint.audience == "customer" else staff_api
-
-
-def _unchanged(job: Job) -> tuple:
-    fresh = Job.objects.get(pk=job.pk)
-    return fresh.state, fresh.version, AuditEvent.objects.filter(job=job).count()
 
 
 @pytest.mark.parametrize("endpoint", ALL, ids=ids(ALL))
@@ -43,13 +38,13 @@ def test_public_endpoints_answer_a_wrong_method_in_json(api, path):
 @pytest.mark.parametrize("body", ["{", '{"reason": }', "not json at all", "{'single': 'quotes'}"])
 def test_malformed_json_is_a_400(make_job, operator, staff_api, customer_api, endpoint, body):
     job, secret = prepared_job(make_job, operator, endpoint)
-    before = _unchanged(job)
+    before = snapshot(job)
 
     response = _caller(endpoint, staff_api, customer_api, secret).post_raw(endpoint.url(job), body)
 
     assert response.status_code == 400
     assert response.json()["message"] == "Cannot parse request body"
-    assert _unchanged(job) == before
+    assert snapshot(job) == before
 
 
 WITH_REQUIRED = [e for e in JSON_ENDPOINTS if e.required]
@@ -60,7 +55,7 @@ def test_missing_fields_are_a_422_naming_each(
     make_job, operator, staff_api, customer_api, endpoint
 ):
     job, secret = prepared_job(make_job, operator, endpoint)
-    before = _unchanged(job)
+    before = snapshot(job)
 
     response = endpoint.call(_caller(endpoint, staff_api, customer_api, secret), job, body={})
 
@@ -69,7 +64,7 @@ def test_missing_fields_are_a_422_naming_each(
     assert body["code"] == "invalid"
     for field in endpoint.required:
         assert f"{field}: Field required" in body["message"]
-    assert _unchanged(job) == before
+    assert snapshot(job) == before
 
 
 @pytest.mark.parametrize("endpoint", JSON_ENDPOINTS, ids=ids(JSON_ENDPOINTS))
@@ -77,7 +72,7 @@ def test_fields_of_the_wrong_type_are_a_422_naming_each(
     make_job, operator, staff_api, customer_api, endpoint
 ):
     job, secret = prepared_job(make_job, operator, endpoint)
-    before = _unchanged(job)
+    before = snapshot(job)
     body = {**endpoint.body(job), **endpoint.wrong_types}
 
     response = endpoint.call(_caller(endpoint, staff_api, customer_api, secret), job, body=body)
@@ -86,7 +81,7 @@ def test_fields_of_the_wrong_type_are_a_422_naming_each(
     message = response.json()["message"]
     for field in endpoint.wrong_types:
         assert f"{field}: " in message
-    assert _unchanged(job) == before
+    assert snapshot(job) == before
 
 
 @pytest.mark.parametrize("endpoint", WITH_REQUIRED, ids=ids(WITH_REQUIRED))
@@ -109,13 +104,13 @@ JOB_PATHS = [e for e in STAFF if "{ref}" in e.path]
 @pytest.mark.parametrize("reference", ["PD-99999", "pd-0", "not-a-job", "PD-999999999999999999"])
 def test_an_unknown_reference_is_a_404(make_job, operator, staff_api, endpoint, reference):
     job, _ = prepared_job(make_job, operator, endpoint)
-    before = _unchanged(job)
+    before = snapshot(job)
 
     response = endpoint.call(staff_api, job, path={"ref": reference})
 
     assert response.status_code == 404
     assert response.json() == {"message": "Not found.", "code": "not_found"}
-    assert _unchanged(job) == before
+    assert snapshot(job) == before
 
 
 @pytest.mark.parametrize("endpoint", JOB_PATHS, ids=ids(JOB_PATHS))
@@ -168,12 +163,12 @@ def test_an_id_that_is_not_a_number_is_a_422(make_job, staff_api):
 @pytest.mark.parametrize("run_id", ["999999", "99999999999999999999999"])
 def test_updating_an_unknown_run_is_a_404(make_job, operator, staff_api, run_id):
     job, _ = make_job("in_production")
-    before = _unchanged(job)
+    before = snapshot(job)
 
     response = staff_api.post(f"/jobs/{job.reference}/runs/{run_id}", {"state": "done"})
 
     assert response.status_code == 404
-    assert _unchanged(job) == before
+    assert snapshot(job) == before
 
 
 def test_updating_another_jobs_run_through_this_job_is_a_404(make_job, operator, staff_api):
@@ -181,12 +176,12 @@ def test_updating_another_jobs_run_through_this_job_is_a_404(make_job, operator,
     other, _ = make_job("in_production")
     staff_api.post(f"/jobs/{other.reference}/runs", {"quantity": 1})
     run = other.runs.get()
-    before, other_before = _unchanged(job), _unchanged(other)
+    before, other_before = snapshot(job), snapshot(other)
 
     response = staff_api.post(f"/jobs/{job.reference}/runs/{run.pk}", {"state": "done"})
 
     assert response.status_code == 404
-    assert (_unchanged(job), _unchanged(other)) == (before, other_before)
+    assert (snapshot(job), snapshot(other)) == (before, other_before)
     assert other.runs.get().state == "queued"
 
 
