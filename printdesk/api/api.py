@@ -4,7 +4,8 @@ import functools
 from collections.abc import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.urls import URLPattern
+from django.urls import URLPattern, re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -13,10 +14,12 @@ from printdesk.jobs.errors import ActionError
 
 
 class PrintdeskAPI(NinjaAPI):
-    """NinjaAPI whose "method not allowed" answers are JSON like every other error.
+    """NinjaAPI whose "method not allowed" and "no such path" answers are JSON like every
+    other error.
 
     django-ninja answers a known path called with the wrong method in plain text, outside its
-    exception handlers; this wraps its views to say it in our error shape.
+    exception handlers, and leaves unknown paths to Django's HTML page; this wraps its views
+    and adds a last, catch-all route to say both in our error shape.
     """
 
     @property
@@ -25,6 +28,7 @@ class PrintdeskAPI(NinjaAPI):
         for pattern in patterns:
             if isinstance(pattern, URLPattern):
                 pattern.callback = _json_not_allowed(pattern.callback)
+        patterns.append(re_path(r"^", _unknown_path))
         return patterns, app_name, namespace
 
 
@@ -40,6 +44,11 @@ def _json_not_allowed(view: Callable) -> Callable:
         return response
 
     return wrapper
+
+
+@csrf_exempt  # nothing here to protect: let a stray POST get its 404 too
+def _unknown_path(request: HttpRequest) -> HttpResponse:
+    return _error(request, 404, "Not found.", "not_found")
 
 
 api = PrintdeskAPI(

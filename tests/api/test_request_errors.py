@@ -185,8 +185,18 @@ def test_updating_another_jobs_run_through_this_job_is_a_404(make_job, operator,
     assert other.runs.get().state == "queued"
 
 
-def test_an_unknown_api_path_is_a_404(staff_api):
-    # Outside the routes django-ninja knows, Django answers; this only checks it is no 5xx.
-    response = staff_api.client.get("/api/v1/no-such-thing")
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+@pytest.mark.parametrize("path", ["/no-such-thing", "/jobs/PD-00001/explode", "/customer/job/x"])
+def test_an_unknown_api_path_is_a_404_in_json(make_job, staff_api, method, path):
+    make_job()
+
+    response = staff_api.request(method, path)
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not found.", "code": "not_found"}
+
+
+def test_an_unknown_api_path_is_a_404_in_json_for_a_browser_too(session_api, operator):
+    response = session_api(operator).post("/no-such-thing", {})
 
     assert response.status_code == 404
