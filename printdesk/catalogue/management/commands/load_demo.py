@@ -67,11 +67,11 @@ MATERIALS = [
     },
 ]
 
-PRINTERS = [
-    {"name": "Prusa MK4S", "process": Process.FDM, "build": (250, 210, 220)},
-    {"name": "Bambu Lab X1 Carbon", "process": Process.FDM, "build": (256, 256, 256)},
-    {"name": "Formlabs Form 4", "process": Process.SLA, "build": (200, 125, 210)},
-    {"name": "Formlabs Fuse 1+ 30W", "process": Process.SLS, "build": (165, 165, 300)},
+PRINTERS = [  # name, process, build volume x, y, z in mm
+    ("Prusa MK4S", Process.FDM, (250, 210, 220)),
+    ("Bambu Lab X1 Carbon", Process.FDM, (256, 256, 256)),
+    ("Formlabs Form 4", Process.SLA, (200, 125, 210)),
+    ("Formlabs Fuse 1+ 30W", Process.SLS, (165, 165, 300)),
 ]
 
 
@@ -424,20 +424,13 @@ class Command(BaseCommand):
         self._report(passwords)
 
     def _catalogue(self) -> None:
-        for values in MATERIALS:
-            name = values["name"]
-            defaults = {k: v for k, v in values.items() if k != "name"}
-            Material.objects.get_or_create(name=name, defaults=defaults)
-        for values in PRINTERS:
-            x, y, z = values["build"]
+        for material in MATERIALS:
+            defaults = {k: v for k, v in material.items() if k != "name"}
+            Material.objects.get_or_create(name=material["name"], defaults=defaults)
+        for name, process, (x, y, z) in PRINTERS:
             Printer.objects.get_or_create(
-                name=values["name"],
-                defaults={
-                    "process": values["process"],
-                    "build_x_mm": x,
-                    "build_y_mm": y,
-                    "build_z_mm": z,
-                },
+                name=name,
+                defaults={"process": process, "build_x_mm": x, "build_y_mm": y, "build_z_mm": z},
             )
 
     def _staff_user(self, username: str, *, superuser: bool) -> str:
