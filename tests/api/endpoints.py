@@ -53,7 +53,7 @@ def _all_printed(job: Job, staff: Actor) -> None:
 class Endpoint:
     name: str
     method: str
-    path: str  # relative to /api/v1, with {ref}, {file_id}, {run_id} to fill in
+    path: str  # relative to /api/v1, with {ref}, {file_id}, {number}, {run_id} to fill in
     audience: str  # "staff", "customer" or "public"
     state: JobState = JobState.SUBMITTED  # the job's state for the call to succeed
     body: Body | None = None  # a valid JSON body; None for GET and uploads
@@ -71,7 +71,7 @@ class Endpoint:
         return self.body is not None
 
     def url(self, job: Job | None = None, **override) -> str:
-        values: dict = {}
+        values: dict = {"number": 1}
         if job is not None:
             values["ref"] = job.reference
             first_file = job.files.first()
@@ -126,7 +126,7 @@ STAFF = [
         required=("quote_version",),
     ),
     Endpoint("add file", "POST", "/jobs/{ref}/files", "staff", upload=True, success=201),
-    Endpoint("download file", "GET", "/jobs/{ref}/files/{file_id}/versions/1", "staff"),
+    Endpoint("download file", "GET", "/jobs/{ref}/files/{file_id}/versions/{number}", "staff"),
     Endpoint(
         "start production",
         "POST",
