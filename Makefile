@@ -58,4 +58,4 @@ lock: venv
 	@$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) var/test.sqlite3 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var/test-*.sqlite3 .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@
 With nothing set it runs on SQLite and local disk under ./var, which is what `make run` uses.
 """
 
+import os
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -79,7 +80,11 @@ def _database() -> dict:
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
             ),
         }
-        config["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+        # A file, not memory: the concurrency tests need WAL and real locks across threads.
+        config["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
+    else:
+        config["TEST"] = {"NAME": f"test_{config['NAME']}_{os.getpid()}"}
+    # Per-process test databases let two test runs share a machine without clobbering each other.
     return config
 
 
