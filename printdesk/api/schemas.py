@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import DispatchMethod, RunState
@@ -212,7 +212,22 @@ class CustomerJobOut(Schema):
 # --- input ----------------------------------------------------------------------------------
 
 
-class Versioned(Schema):
+class In(Schema):
+    """Base of every input: text the database can store.
+
+    PostgreSQL refuses NUL in text (and \\u0000 in JSON) with an error, a 500; refusing it
+    here makes it a 422 on every database, as Django's form fields do.
+    """
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        return value
+
+
+class Versioned(In):
     expected_version: int | None = Field(
         None, description="The job version you saw; refused with 409 if the job changed since."
     )
@@ -231,7 +246,7 @@ class DeclineQuoteIn(Versioned):
     reason: str
 
 
-class QuoteLineIn(Schema):
+class QuoteLineIn(In):
     description: str = Field(max_length=200)
     material_id: int
     colour: str = Field("", max_length=50)
@@ -267,11 +282,11 @@ class DispatchIn(Versioned):
     tracking_number: str = Field("", max_length=100)
 
 
-class NoteIn(Schema):
+class NoteIn(In):
     body: str = Field(max_length=10000)
 
 
-class TokenIn(Schema):
+class TokenIn(In):
     username: str
     password: str
     name: str = Field("API token", max_length=100)
@@ -282,7 +297,7 @@ class TokenOut(Schema):
     name: str
 
 
-class RequestIn(Schema):
+class RequestIn(In):
     customer_name: str = Field(max_length=200)
     customer_email: str = Field(max_length=254)
     customer_phone: str = Field("", max_length=50)

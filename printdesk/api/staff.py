@@ -5,7 +5,7 @@ from datetime import date
 from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import File, Form, Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -15,6 +15,7 @@ from printdesk.api.schemas import (
     AcceptIn,
     DispatchIn,
     ErrorOut,
+    In,
     JobDetailOut,
     JobPageOut,
     NoteIn,
@@ -42,7 +43,7 @@ SORT_FIELDS = {
 }
 
 
-class JobFilters(Schema):
+class JobFilters(In):
     state: list[JobState] = Field(default_factory=list, description="Repeat for several.")
     created_from: date | None = None
     created_to: date | None = None
