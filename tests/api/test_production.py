@@ -232,3 +232,24 @@ def test_only_a_ready_job_is_dispatched(staff_api, make_job, state):
 
     assert response.status_code == 409
     assert snapshot(job) == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "printdesk/jobs add_run checks the colour of a run given a material_id as '' when no "
+        "colour is given, but stores the job's colour: a run in the job's own material and "
+        "colour is refused (422 'PLA comes in: black, white.')"
+    ),
+)
+def test_a_run_naming_its_material_without_a_colour_gets_the_jobs_colour(
+    staff_api, make_job, catalogue
+):
+    job, _ = make_job(JobState.IN_PRODUCTION)  # PLA, black
+
+    response = staff_api.post(
+        f"/jobs/{job.reference}/runs", {"quantity": 1, "material_id": catalogue["pla"].pk}
+    )
+
+    assert response.status_code == 201
+    assert response.json()["runs"][0]["colour"] == "black"
