@@ -23,6 +23,7 @@ STAFF_INTRUDERS = [
 ]
 CUSTOMER_INTRUDERS = [
     "anonymous",
+    "stranger's session",
     "unknown link",
     "empty link",
     "operator's token",
