@@ -6,6 +6,12 @@ leading wildcard, so every search (and its COUNT) read the whole table: about 80
 100,000 jobs (docs/benchmarks.md). GIN trigram indexes on exactly those expressions turn it
 into a bitmap index scan of a few milliseconds, for terms of three characters or more.
 
+fastupdate is off: with it on, every job update (each lifecycle action bumps the row) lands in
+the GIN pending list, which autovacuum rarely flushes at a bureau's write rate; after a few
+thousand actions the planner costs the bloated index above a sequential scan and searches are
+back to 70 ms. Without the pending list each update writes its index entries at once; actions
+per second measured the same either way, within noise (bench/transitions.py).
+
 SQLite has nothing equivalent and is left alone. The indexes are not in Job.Meta because Meta
 indexes are created on every database; reversing drops the indexes, not the extension.
 """
@@ -27,7 +33,7 @@ def create_indexes(apps, schema_editor):
     for name, column in INDEXES.items():
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {name} ON jobs_job "
-            f"USING gin ((UPPER({column}::text)) gin_trgm_ops)"
+            f"USING gin ((UPPER({column}::text)) gin_trgm_ops) WITH (fastupdate = off)"
         )
 
 
