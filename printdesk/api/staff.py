@@ -1,11 +1,13 @@
 """Operator and admin endpoints: the queue, one job, and every action on it."""
 
+import logging
 from datetime import date
 
 from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, Query, Router, Status
+from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from pydantic import Field
 
@@ -31,6 +33,8 @@ from printdesk.jobs import actions
 from printdesk.jobs.actions import QuoteLineInput
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job, PrintRun, parse_reference
+
+log = logging.getLogger(__name__)
 
 router = Router(auth=staff_auth, tags=["staff"])
 
@@ -187,12 +191,21 @@ def revise_file(
     return Status(201, _detail(request, job))
 
 
-@router.get("/jobs/{reference}/files/{file_id}/versions/{number}", response={200: None, **ERRORS})
+@router.get(
+    "/jobs/{reference}/files/{file_id}/versions/{number}",
+    response={200: None, 410: ErrorOut, **ERRORS},
+)
 def download_file(request: HttpRequest, reference: str, file_id: int, number: int):
     """Download one version of a file, as an attachment."""
     job = _job(reference)
     version = get_object_or_404(FileVersion, job_file__pk=file_id, job_file__job=job, number=number)
-    return FileResponse(version.blob.open("rb"), as_attachment=True, filename=version.original_name)
+    try:
+        handle = version.blob.open("rb")
+    except FileNotFoundError:
+        # The record outlived its bytes (a storage restored without them): say so, loudly.
+        log.error("%s: file version %s is missing from storage", job.reference, version.blob.name)
+        raise HttpError(410, "This file version is missing from storage.") from None
+    return FileResponse(handle, as_attachment=True, filename=version.original_name)
 
 
 @router.post("/jobs/{reference}/start-production", response={200: JobDetailOut, **ERRORS})

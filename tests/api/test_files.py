@@ -254,3 +254,14 @@ def test_a_stale_expected_version_refuses_an_upload(make_job, uploader):
     assert response.status_code == 409
     assert response.json()["code"] == "job_changed"
     assert snapshot(job) == before
+
+
+def test_a_version_missing_from_storage_is_a_410_with_a_message(make_job, staff_api):
+    job, _ = make_job()
+    version = job.files.first().versions.first()
+    Path(django_settings.MEDIA_ROOT, version.blob.name).unlink()
+
+    response = staff_api.get(f"/jobs/{job.reference}/files/{job.files.first().pk}/versions/1")
+
+    assert response.status_code == 410
+    assert "missing" in response.json()["message"]
