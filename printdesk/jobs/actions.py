@@ -516,6 +516,8 @@ def update_run(
     expected_version: int | None = None,
 ) -> PrintRun:
     """Move a run on: queued -> printing -> done, or failed (whose parts are owed again)."""
+    if state not in RunState.values:  # a wrong request, not a run in the wrong state
+        raise InvalidInput("A run is queued, printing, done or failed.", field="state")
     with transaction.atomic():
         fresh, transition = _begin(job, Action.UPDATE_RUN, actor, expected_version)
         run = PrintRun.objects.filter(pk=run_id, job=fresh).first()
@@ -558,6 +560,9 @@ def dispatch(
     expected_version: int | None = None,
 ) -> Job:
     """Send the parts with a carrier (tracking number optional) or hand them over."""
+    # The column does not enforce its choices, and a dispatched job can never be corrected.
+    if method not in DispatchMethod.values:
+        raise InvalidInput("Choose a carrier or a hand-over.", field="method")
     carrier, tracking_number = carrier.strip(), tracking_number.strip()
     if method == DispatchMethod.CARRIER and not carrier:
         raise InvalidInput("Name the carrier.", field="carrier")
