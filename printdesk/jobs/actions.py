@@ -2,8 +2,8 @@
 
 Each action, in one transaction:
 1. loads the job and looks up the transition for its state (refused: Conflict);
-2. checks the actor may take it (refused: NotAllowed) and, if given, the version the caller saw
-   (refused: JobChanged);
+2. checks, if given, the version the caller saw (refused: JobChanged), then that the actor may
+   take it (refused: NotAllowed);
 3. claims the job with a conditional update on (state, version) that must match one row, so of
    two concurrent actions exactly one applies;
 4. applies its own changes (a quote, a run, a file version...);
@@ -112,12 +112,14 @@ def _begin(
         raise Conflict(
             f"{fresh.reference} is {state.label.lower()}: “{action.label}” is not possible now."
         )
+    # The version first: someone who lost a race (a customer cancelling as production starts)
+    # is told the job changed, not that they were never allowed.
+    if expected_version is not None and expected_version != fresh.version:
+        raise JobChanged(f"{fresh.reference} changed since you loaded it; it is now {state.label}.")
     if not lifecycle.permits(transition, actor.kind):
         raise NotAllowed(
             f"{actor.kind.label} cannot “{action.label}” on a job that is {state.label.lower()}."
         )
-    if expected_version is not None and expected_version != fresh.version:
-        raise JobChanged(f"{fresh.reference} changed since you loaded it; it is now {state.label}.")
     return fresh, transition
 
 
