@@ -4,6 +4,7 @@
 - `catalogue`: a material with colours, a second material, two printers
 - `make_job(state=...)`: a job submitted by a customer and driven through real actions to the
   state asked for; returns (job, link secret)
+- `clock`: moves "now" forward, for quote expiry
 """
 
 from datetime import timedelta
@@ -50,6 +51,28 @@ def _test_settings(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # Real hashing costs ~0.2 s per user on these machines; tests need no such strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+class Clock:
+    """Moves django.utils.timezone.now (and with it localdate) forward from the real time."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+        self._real_now = timezone.now
+
+    def now(self):
+        return self._real_now() + self.offset
+
+    def advance(self, *, days: int) -> None:
+        self.offset += timedelta(days=days)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """The clock, movable: `clock.advance(days=15)` and quotes expire."""
+    clock = Clock()
+    monkeypatch.setattr(timezone, "now", clock.now)
+    return clock
 
 
 @pytest.fixture

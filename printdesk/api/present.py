@@ -72,7 +72,7 @@ def _version(version: FileVersion) -> dict:
 def _quote(quote: Quote) -> dict:
     return {
         "version": quote.version,
-        "status": quote.status,
+        "status": quote.effective_status,
         "currency": quote.currency,
         "total": quote.total,
         "lead_time_days": quote.lead_time_days,

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
 MAX_QUANTITY = 100_000
 MAX_REASON = 2000
+MAX_QUOTE_TOTAL = Decimal("1e10")  # Quote.total holds 12 digits, 2 of them decimals
 
 
 @dataclass(frozen=True)
@@ -326,6 +327,9 @@ def send_quote(
             raise InvalidInput("Unit prices are between 0 and 99,999,999.99.", field="lines")
         if not line.description.strip():
             raise InvalidInput("Every line needs a description.", field="lines")
+    total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
+    if total >= MAX_QUOTE_TOTAL:
+        raise InvalidInput("The quote's total is too large to keep.", field="lines")
 
     with transaction.atomic():
         fresh, transition = _begin(job, Action.SEND_QUOTE, actor, expected_version)
@@ -338,7 +342,6 @@ def send_quote(
         if previous is not None:
             Quote.objects.filter(pk=previous.pk).update(status=QuoteStatus.SUPERSEDED)
         number = (fresh.quotes.aggregate(n=Max("version"))["n"] or 0) + 1
-        total = sum((line.unit_price * line.quantity for line in lines), Decimal("0"))
         quote = Quote.objects.create(
             job=fresh,
             version=number,
@@ -494,7 +497,7 @@ def add_run(
                 raise InvalidInput("Choose one of the bureau's printers.", field="printer")
         material = fresh.material
         if material_id is not None:
-            material = _material(material_id, colour or "")
+            material = _material(material_id, fresh.colour if colour is None else colour)
         old = _claim(fresh, transition)
         run = PrintRun.objects.create(
             job=fresh,

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from printdesk.catalogue.models import Material, Printer
 from printdesk.jobs.lifecycle import ActorKind, EventType, JobState
@@ -77,6 +78,8 @@ class QuoteStatus(models.TextChoices):
     SUPERSEDED = "superseded", "Superseded"
     ACCEPTED = "accepted", "Accepted"
     DECLINED = "declined", "Declined"
+    # Never stored: a current quote past its valid-until date shows as expired (effective_status)
+    # and can no longer be accepted; the bureau sends a new version.
     EXPIRED = "expired", "Expired"
 
 
@@ -113,6 +116,12 @@ class Quote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} quote v{self.version}"
+
+    @property
+    def effective_status(self) -> str:
+        if self.status == QuoteStatus.CURRENT and self.valid_until < timezone.localdate():
+            return QuoteStatus.EXPIRED
+        return self.status
 
 
 class QuoteLine(models.Model):

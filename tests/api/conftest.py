@@ -4,7 +4,6 @@
 - `customer_api(secret)`: a client holding a job's private link
 - `session_api(user)`: a logged-in desk session with CSRF enforced, as a browser has it
 - `staff_token`: the operator's token secret, issued through `ApiToken.issue`
-- `clock`: moves "now" forward, for quote expiry
 - `snapshot(job)`: everything a refused request must leave as it was
 
 Every response passes `check_answer`: never a 5xx, and every error is JSON with a message and a
@@ -13,13 +12,11 @@ code. A test that needs the raw answer still gets it back.
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from printdesk.accounts.models import ApiToken
@@ -105,12 +102,6 @@ def with_csrf(client: Client) -> dict[str, str]:
     return {"X-CSRFToken": secret}
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # The personas are created with passwords; the production hasher costs ~0.3 s per user.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api(db) -> ApiClient:
     return ApiClient(Client())
@@ -150,24 +141,3 @@ def session_api(db) -> Callable[..., ApiClient]:
         return ApiClient(client)
 
     return make
-
-
-class Clock:
-    """Moves django.utils.timezone.now (and with it localdate) forward from the real time."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-        self._real_now = timezone.now
-
-    def now(self):
-        return self._real_now() + self.offset
-
-    def advance(self, *, days: int) -> None:
-        self.offset += timedelta(days=days)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(timezone, "now", clock.now)
-    return clock

@@ -43,6 +43,17 @@ def test_accepting_an_expired_quote_tells_the_customer_to_ask_again(customer_api
     assert snapshot(job) == before
 
 
+def test_an_expired_quote_shows_as_expired_to_customer_and_staff(
+    customer_api, staff_api, make_job, clock
+):
+    job, secret = make_job(JobState.QUOTED)
+    assert customer_api(secret).get("/customer/job").json()["quote"]["status"] == "current"
+    clock.advance(days=15)
+
+    assert customer_api(secret).get("/customer/job").json()["quote"]["status"] == "expired"
+    assert staff_api.get(f"/jobs/{job.reference}").json()["quotes"][0]["status"] == "expired"
+
+
 def test_the_quote_is_still_open_on_its_last_valid_day(customer_api, make_job, clock):
     _, secret = make_job(JobState.QUOTED)
     clock.advance(days=14)

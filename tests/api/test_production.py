@@ -234,14 +234,6 @@ def test_only_a_ready_job_is_dispatched(staff_api, make_job, state):
     assert snapshot(job) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "printdesk/jobs add_run checks the colour of a run given a material_id as '' when no "
-        "colour is given, but stores the job's colour: a run in the job's own material and "
-        "colour is refused (422 'PLA comes in: black, white.')"
-    ),
-)
 def test_a_run_naming_its_material_without_a_colour_gets_the_jobs_colour(
     staff_api, make_job, catalogue
 ):

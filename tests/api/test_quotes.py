@@ -228,13 +228,6 @@ def test_a_quoted_request_can_no_longer_be_declined(staff_api, make_job):
     assert response.status_code == 409
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "printdesk/jobs send_quote bounds each line (quantity <= 100000, price < 1e8) but not "
-        "the total, which overflows Quote.total (max_digits=12): numeric overflow, a 500"
-    ),
-)
 def test_a_quote_whose_total_is_too_large_to_keep_is_a_422(staff_api, make_job):
     job, _ = make_job()
     before = snapshot(job)
