@@ -1,11 +1,11 @@
 """Every change to a job, one function per action of the lifecycle (see lifecycle.py).
 
-Each action, in one transaction:
-1. loads the job and looks up the transition for its state (refused: Conflict);
-2. checks, if given, the version the caller saw (refused: JobChanged), then that the actor may
-   take it (refused: NotAllowed);
+Each action takes the job as its caller read it and, in one transaction:
+1. looks up the transition for the job's state (refused: Conflict);
+2. checks the version the caller saw (refused: JobChanged), then that the actor may take it
+   (refused: NotAllowed);
 3. claims the job with a conditional update on (state, version) that must match one row, so of
-   two concurrent actions exactly one applies;
+   two concurrent actions exactly one applies and the other is told the job changed;
 4. applies its own changes (a quote, a run, a file version...);
 5. writes the audit entry and queues the notifications the event calls for.
 Input is validated before the transaction (refused: InvalidInput). Anything raised rolls the
@@ -14,11 +14,12 @@ Views, the API and commands call these; nothing else changes a job's state.
 """
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -99,46 +100,67 @@ def customer_link(secret: str) -> str:
 # --- the shared steps -------------------------------------------------------------------------
 
 
-def _begin(
-    job: Job, action: Action, actor: Actor, expected_version: int | None
-) -> tuple[Job, Transition]:
-    """Steps 1 and 2: the fresh job and the transition that applies, or a typed refusal."""
+@contextmanager
+def _acting(job: Job) -> Iterator[None]:
+    """The action's transaction. If it is refused, the caller's `job` is left as it was."""
+    saved = (job.state, job.version, job.updated_at, job.state_changed_at)
     try:
-        fresh = Job.objects.get(pk=job.pk)
-    except Job.DoesNotExist:
-        raise Conflict("This job no longer exists.") from None
+        with transaction.atomic():
+            yield
+    except BaseException:
+        job.state, job.version, job.updated_at, job.state_changed_at = saved
+        raise
+
+
+def _claim(
+    job: Job, action: Action, actor: Actor, expected_version: int | None
+) -> tuple[Transition, str]:
+    """Steps 1 to 3: move the job on as the caller saw it, or refuse. Returns the old state.
+
+    `job` is the job as the caller read it (and `expected_version`, if given, the version they
+    saw). The update matches only while the job is still in that state and version, so of two
+    concurrent actions exactly one applies. The applied path is this one statement; a refusal
+    reads the job again to say why.
+    """
+    old = JobState(job.state)
+    transition = lifecycle.find(action, old)
+    seen = job.version if expected_version is None else expected_version
+    if transition is None or seen != job.version or not lifecycle.permits(transition, actor.kind):
+        _refuse(job, action, actor, seen)
+    assert transition is not None  # _refuse never returns
+    now = timezone.now()
+    target = transition.target or old
+    changes: dict = {"version": F("version") + 1, "updated_at": now}
+    if target != old:
+        changes.update(state=target, state_changed_at=now)
+    if Job.objects.filter(pk=job.pk, state=old, version=job.version).update(**changes) != 1:
+        _refuse(job, action, actor, seen)
+    job.state, job.version, job.updated_at = target, job.version + 1, now
+    if target != old:
+        job.state_changed_at = now
+    return transition, old
+
+
+def _refuse(job: Job, action: Action, actor: Actor, seen: int) -> NoReturn:
+    """Raise the precise reason an action cannot apply, judged on the job as it is now."""
+    fresh = Job.objects.filter(pk=job.pk).first()
+    if fresh is None:
+        raise Conflict("This job no longer exists.")
     state = JobState(fresh.state)
     transition = lifecycle.find(action, state)
     if transition is None:
         raise Conflict(
             f"{fresh.reference} is {state.label.lower()}: “{action.label}” is not possible now."
         )
-    # The version first: someone who lost a race (a customer cancelling as production starts)
-    # is told the job changed, not that they were never allowed.
-    if expected_version is not None and expected_version != fresh.version:
+    # The version before the actor: someone who lost a race (a customer cancelling as
+    # production starts) is told the job changed, not that they were never allowed.
+    if fresh.version != seen:
         raise JobChanged(f"{fresh.reference} changed since you loaded it; it is now {state.label}.")
     if not lifecycle.permits(transition, actor.kind):
         raise NotAllowed(
             f"{actor.kind.label} cannot “{action.label}” on a job that is {state.label.lower()}."
         )
-    return fresh, transition
-
-
-def _claim(job: Job, transition: Transition) -> JobState:
-    """Step 3: move the job on, only if nobody else has since we read it. Returns the old state."""
-    now = timezone.now()
-    old = JobState(job.state)
-    target = transition.target or old
-    changes: dict = {"version": F("version") + 1, "updated_at": now}
-    if target != old:
-        changes.update(state=target, state_changed_at=now)
-    claimed = Job.objects.filter(pk=job.pk, state=old, version=job.version).update(**changes)
-    if claimed != 1:
-        raise JobChanged(f"{job.reference} changed while you were acting; try again.")
-    job.state, job.version, job.updated_at = target, job.version + 1, now
-    if target != old:
-        job.state_changed_at = now
-    return old
+    raise JobChanged(f"{fresh.reference} changed while you were acting; try again.")
 
 
 def _record(
@@ -171,11 +193,10 @@ def _simple(
     details: dict | None = None,
 ) -> Job:
     """An action with no changes of its own beyond the state."""
-    with transaction.atomic():
-        fresh, transition = _begin(job, action, actor, expected_version)
-        old = _claim(fresh, transition)
-        _record(fresh, old, transition, actor, details or {})
-    return fresh
+    with _acting(job):
+        transition, old = _claim(job, action, actor, expected_version)
+        _record(job, old, transition, actor, details or {})
+    return job
 
 
 def _reason(reason: str) -> str:
@@ -205,6 +226,20 @@ def _material(material_id: int, colour: str, field: str = "material") -> Materia
     return material
 
 
+def _materials(lines: Sequence[QuoteLineInput]) -> dict[int, Material]:
+    """The lines' materials, checked like _material but in one query."""
+    found = Material.objects.filter(pk__in={line.material_id for line in lines}, active=True)
+    materials = {material.pk: material for material in found}
+    for line in lines:
+        material = materials.get(line.material_id)
+        if material is None:
+            raise InvalidInput("Choose one of the bureau's materials.", field="lines")
+        if material.colours and line.colour not in material.colours:
+            choices = ", ".join(material.colours)
+            raise InvalidInput(f"{material.name} comes in: {choices}.", field="lines")
+    return materials
+
+
 def _add_version(job_file: JobFile, stored: StoredFile, actor: Actor) -> FileVersion:
     latest = job_file.versions.aggregate(n=Max("number"))["n"] or 0
     return FileVersion.objects.create(
@@ -218,9 +253,12 @@ def _add_version(job_file: JobFile, stored: StoredFile, actor: Actor) -> FileVer
     )
 
 
+LIVE_QUOTE = frozenset({QuoteStatus.CURRENT, QuoteStatus.ACCEPTED})
+
+
 def live_quote(job: Job) -> Quote | None:
-    """The quote a customer can act on or has accepted: at most one per job."""
-    return job.quotes.filter(status__in=[QuoteStatus.CURRENT, QuoteStatus.ACCEPTED]).first()
+    """The quote a customer can act on or has accepted: at most one per job, its latest."""
+    return job.quotes.filter(status__in=LIVE_QUOTE).first()
 
 
 def done_quantity(job: Job) -> int:
@@ -331,19 +369,19 @@ def send_quote(
     if total >= MAX_QUOTE_TOTAL:
         raise InvalidInput("The quote's total is too large to keep.", field="lines")
 
-    with transaction.atomic():
-        fresh, transition = _begin(job, Action.SEND_QUOTE, actor, expected_version)
-        file_ids = set(fresh.files.values_list("id", flat=True))
-        if any(line.job_file_id is not None and line.job_file_id not in file_ids for line in lines):
+    with _acting(job):
+        transition, old = _claim(job, Action.SEND_QUOTE, actor, expected_version)
+        named_files = {line.job_file_id for line in lines if line.job_file_id is not None}
+        if named_files and job.files.filter(pk__in=named_files).count() != len(named_files):
             raise InvalidInput("A quote line names a file of another job.", field="lines")
-        materials = {line.material_id: _material(line.material_id, line.colour) for line in lines}
-        old = _claim(fresh, transition)
-        previous = live_quote(fresh)
-        if previous is not None:
-            Quote.objects.filter(pk=previous.pk).update(status=QuoteStatus.SUPERSEDED)
-        number = (fresh.quotes.aggregate(n=Max("version"))["n"] or 0) + 1
+        materials = _materials(lines)
+        latest = job.quotes.order_by("-version").first()
+        superseded = latest if latest is not None and latest.status in LIVE_QUOTE else None
+        if superseded is not None:
+            Quote.objects.filter(pk=superseded.pk).update(status=QuoteStatus.SUPERSEDED)
+        number = latest.version + 1 if latest is not None else 1
         quote = Quote.objects.create(
-            job=fresh,
+            job=job,
             version=number,
             status=QuoteStatus.CURRENT,
             currency=currency,
@@ -366,9 +404,9 @@ def send_quote(
             for line in lines
         )
         details = {"quote_version": number, "total": str(total), "currency": currency}
-        if previous is not None:
-            details["superseded_version"] = previous.version
-        _record(fresh, old, transition, actor, details)
+        if superseded is not None:
+            details["superseded_version"] = superseded.version
+        _record(job, old, transition, actor, details)
     return quote
 
 
@@ -388,20 +426,26 @@ def _decide_quote(
     details: dict,
     expected_version: int | None,
 ) -> Job:
-    with transaction.atomic():
-        fresh, transition = _begin(job, action, actor, expected_version)
-        quote = live_quote(fresh)
-        if quote is None or quote.version != quote_version:
-            current = f" The current quote is version {quote.version}." if quote else ""
-            raise Conflict(f"Quote version {quote_version} is no longer open.{current}")
-        if action == Action.ACCEPT_QUOTE and quote.valid_until < timezone.localdate():
-            raise Conflict(
-                f"This quote expired on {quote.valid_until:%d %B %Y}; ask the bureau for a new one."
-            )
-        old = _claim(fresh, transition)
-        Quote.objects.filter(pk=quote.pk).update(status=status, decided_at=timezone.now())
-        _record(fresh, old, transition, actor, {"quote_version": quote.version, **details})
-    return fresh
+    with _acting(job):
+        transition, old = _claim(job, action, actor, expected_version)
+        today, now = timezone.localdate(), timezone.now()
+        open_quote = job.quotes.filter(version=quote_version, status=QuoteStatus.CURRENT)
+        if action == Action.ACCEPT_QUOTE:
+            open_quote = open_quote.filter(valid_until__gte=today)
+        if open_quote.update(status=status, decided_at=now) != 1:
+            _refuse_quote(job, quote_version)
+        _record(job, old, transition, actor, {"quote_version": quote_version, **details})
+    return job
+
+
+def _refuse_quote(job: Job, quote_version: int) -> NoReturn:
+    quote = live_quote(job)
+    if quote is None or quote.version != quote_version:
+        current = f" The current quote is version {quote.version}." if quote else ""
+        raise Conflict(f"Quote version {quote_version} is no longer open.{current}")
+    raise Conflict(
+        f"This quote expired on {quote.valid_until:%d %B %Y}; ask the bureau for a new one."
+    )
 
 
 def accept_quote(
@@ -447,22 +491,21 @@ def revise_file(
     The live quote, if any, is superseded and can no longer be accepted.
     """
     stored = store_upload(upload, field="file")
-    with transaction.atomic():
-        fresh, transition = _begin(job, Action.REVISE_FILE, actor, expected_version)
+    with _acting(job):
+        transition, old = _claim(job, Action.REVISE_FILE, actor, expected_version)
         if job_file_id is None:
-            job_file = JobFile.objects.create(job=fresh, name=stored.original_name)
-        elif (existing := JobFile.objects.filter(pk=job_file_id, job=fresh).first()) is not None:
+            job_file = JobFile.objects.create(job=job, name=stored.original_name)
+        elif (existing := JobFile.objects.filter(pk=job_file_id, job=job).first()) is not None:
             job_file = existing
         else:
             raise InvalidInput("That file is not part of this job.", field="file_id")
-        old = _claim(fresh, transition)
         version = _add_version(job_file, stored, actor)
         details: dict = {"file_id": job_file.pk, "file": job_file.name, "version": version.number}
-        previous = live_quote(fresh)
+        previous = live_quote(job)
         if previous is not None:
             Quote.objects.filter(pk=previous.pk).update(status=QuoteStatus.SUPERSEDED)
             details["superseded_quote_version"] = previous.version
-        _record(fresh, old, transition, actor, details)
+        _record(job, old, transition, actor, details)
     return version
 
 
@@ -483,31 +526,30 @@ def add_run(
 ) -> PrintRun:
     """Plan a print run for part of the quantity. Runs may not plan more than is owed."""
     _quantity(quantity)
-    with transaction.atomic():
-        fresh, transition = _begin(job, Action.ADD_RUN, actor, expected_version)
-        owed = fresh.quantity - planned_quantity(fresh)
+    with _acting(job):
+        transition, old = _claim(job, Action.ADD_RUN, actor, expected_version)
+        owed = job.quantity - planned_quantity(job)
         if quantity > owed:
             raise InvalidInput(
-                f"Only {owed} more part(s) can be planned for {fresh.reference}.", field="quantity"
+                f"Only {owed} more part(s) can be planned for {job.reference}.", field="quantity"
             )
         printer = None
         if printer_id is not None:
             printer = Printer.objects.filter(pk=printer_id, active=True).first()
             if printer is None:
                 raise InvalidInput("Choose one of the bureau's printers.", field="printer")
-        material = fresh.material
+        material = job.material
         if material_id is not None:
-            material = _material(material_id, fresh.colour if colour is None else colour)
-        old = _claim(fresh, transition)
+            material = _material(material_id, job.colour if colour is None else colour)
         run = PrintRun.objects.create(
-            job=fresh,
+            job=job,
             quantity=quantity,
             printer=printer,
             material=material,
-            colour=fresh.colour if colour is None else colour,
+            colour=job.colour if colour is None else colour,
             notes=notes,
         )
-        _record(fresh, old, transition, actor, {"run_id": run.pk, "quantity": quantity})
+        _record(job, old, transition, actor, {"run_id": run.pk, "quantity": quantity})
     return run
 
 
@@ -523,36 +565,34 @@ def update_run(
     """Move a run on: queued -> printing -> done, or failed (whose parts are owed again)."""
     if state not in RunState.values:  # a wrong request, not a run in the wrong state
         raise InvalidInput("A run is queued, printing, done or failed.", field="state")
-    with transaction.atomic():
-        fresh, transition = _begin(job, Action.UPDATE_RUN, actor, expected_version)
-        run = PrintRun.objects.filter(pk=run_id, job=fresh).first()
+    with _acting(job):
+        transition, old = _claim(job, Action.UPDATE_RUN, actor, expected_version)
+        run = PrintRun.objects.filter(pk=run_id, job=job).first()
         if run is None:
             raise InvalidInput("That print run is not part of this job.", field="run_id")
         if state not in RUN_MOVES[run.state]:
             raise Conflict(f"A run that is {run.state} cannot become {state}.")
-        old = _claim(fresh, transition)
         before = run.state
         run.state = state
         if notes is not None:
             run.notes = notes
         run.save(update_fields=["state", "notes", "updated_at"])
         details = {"run_id": run.pk, "from": before, "to": state, "quantity": run.quantity}
-        _record(fresh, old, transition, actor, details)
+        _record(job, old, transition, actor, details)
     return run
 
 
 def mark_ready(*, job: Job, actor: Actor, expected_version: int | None = None) -> Job:
     """All parts are printed: only when done runs cover the quantity."""
-    with transaction.atomic():
-        fresh, transition = _begin(job, Action.MARK_READY, actor, expected_version)
-        done = done_quantity(fresh)
-        if done < fresh.quantity:
+    with _acting(job):
+        transition, old = _claim(job, Action.MARK_READY, actor, expected_version)
+        done = done_quantity(job)
+        if done < job.quantity:
             raise Conflict(
-                f"{fresh.reference} still owes {fresh.quantity - done} of {fresh.quantity} parts."
+                f"{job.reference} still owes {job.quantity - done} of {job.quantity} parts."
             )
-        old = _claim(fresh, transition)
-        _record(fresh, old, transition, actor, {"done": done})
-    return fresh
+        _record(job, old, transition, actor, {"done": done})
+    return job
 
 
 def dispatch(
@@ -573,15 +613,14 @@ def dispatch(
         raise InvalidInput("Name the carrier.", field="carrier")
     if method == DispatchMethod.HAND_OVER:
         carrier = tracking_number = ""
-    with transaction.atomic():
-        fresh, transition = _begin(job, Action.DISPATCH, actor, expected_version)
-        old = _claim(fresh, transition)
+    with _acting(job):
+        transition, old = _claim(job, Action.DISPATCH, actor, expected_version)
         Dispatch.objects.create(
-            job=fresh, method=method, carrier=carrier, tracking_number=tracking_number
+            job=job, method=method, carrier=carrier, tracking_number=tracking_number
         )
         details = {"method": method, "carrier": carrier, "tracking_number": tracking_number}
-        _record(fresh, old, transition, actor, details)
-    return fresh
+        _record(job, old, transition, actor, details)
+    return job
 
 
 def cancel(*, job: Job, actor: Actor, reason: str, expected_version: int | None = None) -> Job:
@@ -594,10 +633,9 @@ def add_note(*, job: Job, actor: Actor, body: str) -> Note:
     body = (body or "").strip()
     if not body:
         raise InvalidInput("The note is empty.", field="body")
-    with transaction.atomic():
-        fresh, transition = _begin(job, Action.ADD_NOTE, actor, None)
-        old = _claim(fresh, transition)
+    with _acting(job):
+        transition, old = _claim(job, Action.ADD_NOTE, actor, None)
         assert actor.user is not None  # only staff may add notes, and staff carry their user
-        note = Note.objects.create(job=fresh, author=actor.user, body=body)
-        _record(fresh, old, transition, actor, {"note_id": note.pk})
+        note = Note.objects.create(job=job, author=actor.user, body=body)
+        _record(job, old, transition, actor, {"note_id": note.pk})
     return note

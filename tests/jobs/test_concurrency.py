@@ -39,9 +39,10 @@ def race(jobs: list[Job], first: Act, second: Act) -> list[tuple[object, object]
     def side(number: int, act: Act) -> None:
         try:
             for job in jobs:
+                mine = Job.objects.get(pk=job.pk)  # each person loads the job for themselves
                 barrier.wait()
                 try:
-                    act(job)
+                    act(mine)
                     outcomes[number].append("applied")
                 except Exception as error:  # judged by the test, whatever it is
                     outcomes[number].append(error)

@@ -3,7 +3,7 @@ import pytest
 from printdesk.jobs import actions
 from printdesk.jobs.errors import Conflict, JobChanged, NotAllowed
 from printdesk.jobs.lifecycle import EventType, JobState
-from printdesk.jobs.models import RunState
+from printdesk.jobs.models import Job, RunState
 from tests.jobs.helpers import applies, assert_audit, refused
 
 
@@ -53,9 +53,16 @@ def test_it_refuses_ready_from_the_customer(printed, customer):
 
 
 def test_it_refuses_ready_on_a_stale_version(printed, staff):
-    # `printed` is as make_job returned it: its runs have moved the version on since.
+    # The operator's page was loaded before the last run was marked done.
     with refused(printed, JobChanged):
-        actions.mark_ready(job=printed, actor=staff, expected_version=printed.version)
+        actions.mark_ready(job=printed, actor=staff, expected_version=printed.version - 1)
+
+
+def test_it_refuses_ready_through_a_stale_copy_of_the_job(printed, staff):
+    stale = Job.objects.get(pk=printed.pk)
+    actions.add_note(job=printed, actor=staff, body="Parts bagged")
+    with refused(stale, JobChanged):
+        actions.mark_ready(job=stale, actor=staff)
 
 
 @pytest.mark.parametrize("state", [JobState.ACCEPTED, JobState.READY, JobState.DISPATCHED])
