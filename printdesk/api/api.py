@@ -97,9 +97,13 @@ def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRespo
     return _error(request, 401, "Authentication required.", "unauthorized")
 
 
+HTTP_ERROR_CODES = {400: "bad_request", 403: "forbidden", 410: "gone", 429: "too_many_requests"}
+
+
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return _error(request, exc.status_code, exc.message, "http_error")
+    code = HTTP_ERROR_CODES.get(exc.status_code, "http_error")
+    return _error(request, exc.status_code, exc.message, code)
 
 
 @api.exception_handler(Http404)

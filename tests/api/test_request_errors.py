@@ -44,6 +44,7 @@ def test_malformed_json_is_a_400(make_job, operator, staff_api, customer_api, en
 
     assert response.status_code == 400
     assert response.json()["message"] == "Cannot parse request body"
+    assert response.json()["code"] == "bad_request"
     assert snapshot(job) == before
 
 
