@@ -13,6 +13,9 @@ from printdesk.lib.env import envbool, envint, envlist, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("PRINTDESK_VAR_DIR", str(BASE_DIR / "var")))
+# The embedded default keeps its SQLite file, uploads and demo mail here: a fresh checkout must
+# run without anyone creating it first.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = envbool("DEBUG", False)
 SECRET_KEY = envstr("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-production")

@@ -8,7 +8,6 @@
 """
 
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,26 +16,17 @@ from django.utils import timezone
 
 from printdesk.catalogue.models import Material, Printer
 from printdesk.jobs import actions
-from printdesk.jobs.actions import Actor, QuoteLineInput
+from printdesk.jobs.actions import Actor
 from printdesk.jobs.lifecycle import JobState
-from printdesk.jobs.models import DispatchMethod, Job, RunState
+from printdesk.lib.demo import box_stl, drive_to
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
 
-CUBE_STL = b"""solid cube
-facet normal 0 0 1
- outer loop
-  vertex 0 0 1
-  vertex 1 0 1
-  vertex 0 1 1
- endloop
-endfacet
-endsolid cube
-"""
 
-
-def stl_upload(name: str = "part.stl", content: bytes = CUBE_STL) -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, content, content_type="model/stl")
+def stl_upload(name: str = "part.stl", content: bytes | None = None) -> SimpleUploadedFile:
+    """An STL upload: a closed 20 mm box, unless `content` says otherwise."""
+    data = box_stl(name) if content is None else content
+    return SimpleUploadedFile(name, data, content_type="model/stl")
 
 
 def sample_upload(relative: str) -> SimpleUploadedFile:
@@ -114,72 +104,6 @@ def stranger_user(django_user_model):
 @pytest.fixture
 def deactivated_operator(django_user_model):
     return _user(django_user_model, "dora", is_staff=True, is_active=False)
-
-
-def quote_lines(job: Job, unit_price: str = "12.50") -> list[QuoteLineInput]:
-    first_file = job.files.first()
-    return [
-        QuoteLineInput(
-            description="Part",
-            material_id=job.material_id,
-            colour=job.colour,
-            quantity=job.quantity,
-            unit_price=Decimal(unit_price),
-            job_file_id=first_file.pk if first_file else None,
-        )
-    ]
-
-
-def drive_to(job: Job, state: JobState, staff: Actor) -> Job:
-    """Take a freshly submitted job to `state` through the real actions."""
-    customer = Actor.customer()
-    valid = timezone.localdate() + timedelta(days=14)
-
-    def quote(j: Job) -> Job:
-        actions.send_quote(
-            job=j,
-            actor=staff,
-            lines=quote_lines(j),
-            currency="EUR",
-            lead_time_days=5,
-            valid_until=valid,
-        )
-        return Job.objects.get(pk=j.pk)
-
-    def accept(j: Job) -> Job:
-        q = actions.live_quote(j)
-        return actions.accept_quote(job=j, actor=customer, quote_version=q.version)
-
-    def produce(j: Job) -> Job:
-        return actions.start_production(job=accept(quote(j)), actor=staff)
-
-    def ready(j: Job) -> Job:
-        j = produce(j)
-        run = actions.add_run(job=j, actor=staff, quantity=j.quantity)
-        actions.update_run(job=j, actor=staff, run_id=run.pk, state=RunState.DONE)
-        return actions.mark_ready(job=j, actor=staff)
-
-    steps = {
-        JobState.SUBMITTED: lambda j: j,
-        JobState.QUOTED: quote,
-        JobState.ACCEPTED: lambda j: accept(quote(j)),
-        JobState.QUOTE_DECLINED: lambda j: actions.decline_quote(
-            job=quote(j), actor=customer, quote_version=1, reason="Too dear"
-        ),
-        JobState.DECLINED: lambda j: actions.decline_request(job=j, actor=staff, reason="No"),
-        JobState.IN_PRODUCTION: produce,
-        JobState.READY: ready,
-        JobState.DISPATCHED: lambda j: actions.dispatch(
-            job=ready(j),
-            actor=staff,
-            method=DispatchMethod.CARRIER,
-            carrier="DHL",
-            tracking_number="JD0001",
-        ),
-        JobState.CANCELLED: lambda j: actions.cancel(job=j, actor=customer, reason="Changed mind"),
-    }
-    result = steps[state](job)
-    return Job.objects.get(pk=result.pk)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job, RunState
-from tests.conftest import quote_lines, stl_upload
+from printdesk.lib.demo import quote_lines
+from tests.conftest import stl_upload
 
 
 def test_it_shows_everything_about_a_job(staff_api, make_job, operator):

@@ -18,8 +18,8 @@ from printdesk.files.models import FileVersion, JobFile
 from printdesk.jobs.errors import ActionError
 from printdesk.jobs.lifecycle import Action, EventType, JobState
 from printdesk.jobs.models import AuditEvent, Dispatch, Job, Note, PrintRun, Quote, QuoteLine
+from printdesk.lib.demo import quote_lines
 from printdesk.notifications.models import Notification
-from tests.conftest import quote_lines
 
 S = JobState
 CUSTOMER, OPERATOR = "customer", "operator"

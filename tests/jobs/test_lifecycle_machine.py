@@ -35,7 +35,8 @@ from printdesk.jobs.actions import Actor
 from printdesk.jobs.errors import ActionError, Conflict, InvalidInput, JobChanged, NotAllowed
 from printdesk.jobs.lifecycle import Action, EventType, JobState
 from printdesk.jobs.models import DispatchMethod, Job, PrintRun, Quote, QuoteStatus, RunState
-from tests.conftest import drive_to, stl_upload
+from printdesk.lib.demo import drive_to
+from tests.conftest import stl_upload
 from tests.jobs.helpers import (
     CUSTOMER,
     OPERATOR,
