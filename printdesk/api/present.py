@@ -5,7 +5,7 @@ from django.db.models import Prefetch, QuerySet
 from printdesk.files.models import FileVersion, JobFile
 from printdesk.jobs import lifecycle
 from printdesk.jobs.lifecycle import ActorKind, EventType, JobState
-from printdesk.jobs.models import AuditEvent, Dispatch, Job, PrintRun, Quote, RunState
+from printdesk.jobs.models import LIVE_QUOTE, AuditEvent, Dispatch, Job, PrintRun, Quote, RunState
 
 # What a customer sees of the audit trail: the steps of their job, not the bureau's bookkeeping.
 CUSTOMER_EVENTS = lifecycle.CUSTOMER_NOTIFIED | {EventType.QUOTE_DECLINED}
@@ -175,7 +175,7 @@ def customer_queryset() -> QuerySet[Job]:
 def customer_view(job: Job) -> dict:
     """What the holder of the job's link sees: no internal notes, runs or staff names."""
     quotes = list(job.quotes.all())
-    live = [q for q in quotes if q.status in ("current", "accepted")]
+    live = [q for q in quotes if q.status in LIVE_QUOTE]
     return {
         "reference": job.reference,
         "state": job.state,

@@ -37,6 +37,7 @@ from printdesk.jobs import lifecycle
 from printdesk.jobs.errors import Conflict, InvalidInput, JobChanged, NotAllowed
 from printdesk.jobs.lifecycle import Action, ActorKind, JobState, Transition
 from printdesk.jobs.models import (
+    LIVE_QUOTE,
     RUN_MOVES,
     AuditEvent,
     Dispatch,
@@ -251,9 +252,6 @@ def _add_version(job_file: JobFile, stored: StoredFile, actor: Actor) -> FileVer
         sha256=stored.sha256,
         uploaded_by=actor.kind,
     )
-
-
-LIVE_QUOTE = frozenset({QuoteStatus.CURRENT, QuoteStatus.ACCEPTED})
 
 
 def live_quote(job: Job) -> Quote | None:

@@ -83,6 +83,10 @@ class QuoteStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+# The quote a customer can act on, or has accepted: at most one per job, always its latest.
+LIVE_QUOTE = (QuoteStatus.CURRENT, QuoteStatus.ACCEPTED)
+
+
 class Quote(models.Model):
     """One sent version of a quote. Never edited after it is created: a new version supersedes it.
 
@@ -109,7 +113,7 @@ class Quote(models.Model):
             models.UniqueConstraint(fields=["job", "version"], name="quote_version_unique"),
             models.UniqueConstraint(
                 fields=["job"],
-                condition=Q(status__in=["current", "accepted"]),
+                condition=Q(status__in=LIVE_QUOTE),
                 name="quote_one_live_per_job",
             ),
         ]
