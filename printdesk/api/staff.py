@@ -282,6 +282,16 @@ def cancel(request: HttpRequest, reference: str, body: ReasonIn):
     return _detail(request, job)
 
 
+@router.post("/jobs/{reference}/rotate-link", response={200: JobDetailOut, **ERRORS})
+def rotate_link(request: HttpRequest, reference: str, body: Versioned):
+    """Replace the customer's private link (say it leaked): the old one stops working at once and
+    the new one is emailed to the customer. Staff never see it."""
+    job = actions.rotate_link(
+        job=_job(reference), actor=staff_actor(request), expected_version=body.expected_version
+    )
+    return _detail(request, job)
+
+
 @router.post("/jobs/{reference}/notes", response={201: JobDetailOut, **ERRORS})
 def add_note(request: HttpRequest, reference: str, body: NoteIn):
     """An internal note, never shown to the customer."""

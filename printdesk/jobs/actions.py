@@ -626,6 +626,19 @@ def cancel(*, job: Job, actor: Actor, reason: str, expected_version: int | None 
     return _simple(job, Action.CANCEL, actor, expected_version, {"reason": _reason(reason)})
 
 
+def rotate_link(*, job: Job, actor: Actor, expected_version: int | None = None) -> Job:
+    """Replace the customer's private link: the old one stops working at once, and the new one
+    is emailed to the customer (and to nobody else: staff never see it)."""
+    secret = secrets.token_urlsafe(32)
+    with _acting(job):
+        transition, old = _claim(job, Action.ROTATE_LINK, actor, expected_version)
+        Job.objects.filter(pk=job.pk).update(link_hash=hash_link_secret(secret))
+        context = {"link": customer_link(secret)}
+        _record(job, old, transition, actor, {}, customer_context=context)
+    job.link_hash = hash_link_secret(secret)
+    return job
+
+
 def add_note(*, job: Job, actor: Actor, body: str) -> Note:
     """An internal note; it never reaches the customer."""
     body = (body or "").strip()

@@ -47,6 +47,7 @@ class Action(models.TextChoices):
     DISPATCH = "dispatch", "Dispatch"
     CANCEL = "cancel", "Cancel"
     ADD_NOTE = "add_note", "Add internal note"
+    ROTATE_LINK = "rotate_link", "Send the customer a new link"
 
 
 class EventType(models.TextChoices):
@@ -65,6 +66,7 @@ class EventType(models.TextChoices):
     DISPATCHED = "dispatched", "Dispatched"
     CANCELLED = "cancelled", "Cancelled"
     NOTE_ADDED = "note_added", "Internal note added"
+    LINK_ROTATED = "link_rotated", "New private link sent"
 
 
 S = JobState
@@ -120,6 +122,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Action.CANCEL, [S.IN_PRODUCTION, S.READY], S.CANCELLED, STAFF, EventType.CANCELLED),
     # Notes are the bureau's own memory of a job, useful after it ends too.
     _t(Action.ADD_NOTE, list(JobState), None, STAFF, EventType.NOTE_ADDED),
+    # A leaked or lost link is replaced, whatever the state: a customer still follows the
+    # tracking of a dispatched job through it.
+    _t(Action.ROTATE_LINK, list(JobState), None, STAFF, EventType.LINK_ROTATED),
 )
 
 
@@ -164,6 +169,7 @@ CUSTOMER_NOTIFIED = frozenset(
         EventType.READY,
         EventType.DISPATCHED,
         EventType.CANCELLED,
+        EventType.LINK_ROTATED,
     }
 )
 STAFF_NOTIFIED_WHEN_CUSTOMER_ACTS = frozenset(

@@ -197,6 +197,14 @@ STAFF = [
         wrong_types={"body": {"text": "x"}},
         required=("body",),
     ),
+    Endpoint(
+        "rotate link",
+        "POST",
+        "/jobs/{ref}/rotate-link",
+        "staff",
+        body=lambda job: {},
+        wrong_types={"expected_version": "latest"},
+    ),
 ]
 
 CUSTOMER = [

@@ -27,7 +27,7 @@ def test_the_bureau_cancels_until_dispatch(staff_api, make_job, state):
     body = response.json()
     assert body["state"] == "cancelled"
     assert body["audit"][-1]["details"] == {"reason": "Printer fire."}
-    assert body["actions"] == []
+    assert body["actions"] == ["rotate_link"]
     assert Notification.objects.filter(job=job, event="cancelled", audience="customer").exists()
 
 

@@ -58,16 +58,16 @@ def test_it_shows_everything_about_a_job(staff_api, make_job, operator):
     assert body["audit"][0]["actor"] == "Customer via link"
     assert body["audit"][1]["actor"] == "olga"
     assert {n["event"] for n in body["notifications"]} >= {"submitted", "dispatched"}
-    assert body["actions"] == []
+    assert body["actions"] == ["rotate_link"]  # a dispatched customer still follows tracking
 
 
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
-        (JobState.SUBMITTED, ["send_quote", "decline", "revise_file", "cancel"]),
-        (JobState.QUOTED, ["send_quote", "accept_quote", "revise_file", "cancel"]),
-        (JobState.IN_PRODUCTION, ["add_run", "update_run", "mark_ready", "cancel"]),
-        (JobState.CANCELLED, []),
+        (JobState.SUBMITTED, ["send_quote", "decline", "revise_file", "cancel", "rotate_link"]),
+        (JobState.QUOTED, ["send_quote", "accept_quote", "revise_file", "cancel", "rotate_link"]),
+        (JobState.IN_PRODUCTION, ["add_run", "update_run", "mark_ready", "cancel", "rotate_link"]),
+        (JobState.CANCELLED, ["rotate_link"]),
     ],
 )
 def test_it_offers_the_actions_staff_may_take_now(staff_api, make_job, state, expected):

@@ -59,6 +59,8 @@ PRODUCT_TABLE: dict[Action, dict[JobState, tuple[frozenset[str], JobState | None
     },
     # Internal notes stay possible after a job ends: they never change its state.
     Action.ADD_NOTE: {state: (STAFF, None) for state in JobState},
+    # A new private link, whatever the state (lifecycle.py's addition for the link's security).
+    Action.ROTATE_LINK: {state: (STAFF, None) for state in JobState},
 }
 TERMINAL = frozenset({S.DECLINED, S.CANCELLED, S.DISPATCHED})
 # Where a print run may go; done and failed are final.
@@ -82,6 +84,7 @@ CUSTOMER_HEARS = frozenset(
         EventType.READY,
         EventType.DISPATCHED,
         EventType.CANCELLED,
+        EventType.LINK_ROTATED,
     }
 )
 STAFF_HEAR_FROM_CUSTOMERS = frozenset(

@@ -1,0 +1,20 @@
+"""Through the API: after a rotation the old link is refused and the new one works."""
+
+from printdesk.jobs.lifecycle import JobState
+from printdesk.notifications.models import Notification
+
+
+def test_the_old_link_stops_working_and_the_new_one_works(make_job, staff_api, customer_api):
+    job, old_secret = make_job(JobState.QUOTED)
+    assert customer_api(old_secret).get("/customer/job").status_code == 200
+
+    response = staff_api.post(f"/jobs/{job.reference}/rotate-link", {})
+
+    assert response.status_code == 200
+    assert response.json()["audit"][-1]["event"] == "link_rotated"
+    assert old_secret not in response.content.decode()
+    assert customer_api(old_secret).get("/customer/job").status_code == 401
+    email = Notification.objects.filter(job=job, event="link_rotated").get()
+    new_secret = email.context["link"].rstrip("/").rsplit("/", 1)[-1]
+    assert new_secret not in response.content.decode()  # staff never see it
+    assert customer_api(new_secret).get("/customer/job").json()["reference"] == job.reference
