@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "printdesk.files",
     "printdesk.notifications",
     "printdesk.api",
+    "printdesk.security",
+    "printdesk.portal",
+    "printdesk.desk",
 ]
 
 MIDDLEWARE = [
@@ -62,6 +65,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "printdesk.catalogue.context.bureau",
             ],
         },
     },
@@ -157,6 +161,35 @@ STAFF_NOTIFICATION_EMAIL = envstr("STAFF_NOTIFICATION_EMAIL", "orders@printdesk.
 WORKER_POLL_SECONDS = envint("WORKER_POLL_SECONDS", 2)
 NOTIFICATION_MAX_ATTEMPTS = envint("NOTIFICATION_MAX_ATTEMPTS", 8)
 NOTIFICATION_LEASE_SECONDS = envint("NOTIFICATION_LEASE_SECONDS", 300)
+
+# The operator desk: where login sends staff, and how the queue pages.
+LOGIN_URL = "desk:login"
+LOGIN_REDIRECT_URL = "desk:queue"
+LOGOUT_REDIRECT_URL = "desk:login"
+DESK_PAGE_SIZE = envint("DESK_PAGE_SIZE", 50)
+# Hours a job may wait in a state before the queue marks it as waiting too long. Terminal
+# states are absent: nothing waits in them. Override one with e.g. PRINTDESK_AGE_LIMIT_QUOTED=72.
+JOB_AGE_LIMIT_HOURS = {
+    state: envint(f"PRINTDESK_AGE_LIMIT_{state.upper()}", hours)
+    for state, hours in {
+        "submitted": 24,
+        "quoted": 7 * 24,
+        "accepted": 24,
+        "quote_declined": 3 * 24,
+        "in_production": 5 * 24,
+        "ready": 2 * 24,
+    }.items()
+}
+
+# Spam and abuse limits on the public pages: at most N per window (seconds), counted in the
+# database so they hold across every web process.
+REQUEST_RATE_LIMIT = envint("PRINTDESK_REQUEST_RATE_LIMIT", 5)  # requests per email address
+REQUEST_RATE_WINDOW = envint("PRINTDESK_REQUEST_RATE_WINDOW", 3600)
+LINK_RECOVERY_RATE_LIMIT = envint("PRINTDESK_LINK_RECOVERY_RATE_LIMIT", 3)  # per address
+LINK_RECOVERY_RATE_WINDOW = envint("PRINTDESK_LINK_RECOVERY_RATE_WINDOW", 3600)
+# Per client IP, for both forms: a looser cap that stops one machine cycling addresses.
+PUBLIC_IP_RATE_LIMIT = envint("PRINTDESK_PUBLIC_IP_RATE_LIMIT", 30)
+PUBLIC_IP_RATE_WINDOW = envint("PRINTDESK_PUBLIC_IP_RATE_WINDOW", 3600)
 
 LOGGING = {
     "version": 1,
