@@ -1,5 +1,14 @@
-"""Placeholder: routes arrive with the views."""
+"""Placeholder: the job page arrives with its own work."""
 
-from django.urls import URLPattern
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from printdesk.desk.access import staff_required
+
+
+@staff_required
+def job_page(request: HttpRequest, reference: str) -> HttpResponse:
+    return HttpResponse(reference)
+
+
+urlpatterns = [path("jobs/<str:reference>/", job_page, name="job")]
