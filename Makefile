@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-migrations lock bench clean venv
+.PHONY: run test lint format check-migrations lock bench bench-pages screenshots clean venv
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "printdesk needs Python 3.11 or newer; set PYTHON=python3.x")'
@@ -51,6 +51,14 @@ check-migrations: venv
 ## bench: the lifecycle benchmark (set DATABASE_URL to include PostgreSQL)
 bench: venv
 	@$(PY) bench/transitions.py
+
+## bench-pages: the queue and status pages at 100,000 jobs, served by gunicorn
+bench-pages: venv
+	@$(PY) bench/pages.py
+
+## screenshots: the request form, status page, queue and job page at desktop and phone widths
+screenshots: venv
+	@$(PY) scripts/screenshots.py
 
 ## lock: re-pin dependencies after editing pyproject.toml
 lock: venv

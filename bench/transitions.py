@@ -65,7 +65,7 @@ def _child(phase: str, env: dict[str, str], args: argparse.Namespace) -> dict:
         command.append("--explain")
     result = None
     # Runs this very script with our own arguments: nothing untrusted reaches the command.
-    with subprocess.Popen(  # noqa: S603
+    with subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True, bufsize=1
     ) as child:
         assert child.stdout is not None

@@ -416,12 +416,12 @@ class Command(BaseCommand):
                 "admin": self._staff_user("admin", superuser=True),
                 "operator": self._staff_user("operator", superuser=False),
             }
-            created = self._jobs()
-        if created:
-            self.stdout.write(f"Created {created} demo jobs.")
+            links = self._jobs()
+        if links:
+            self.stdout.write(f"Created {len(links)} demo jobs.")
         else:
             self.stdout.write("Demo jobs already exist; left as they are.")
-        self._report(passwords)
+        self._report(passwords, links)
 
     def _catalogue(self) -> None:
         for material in MATERIALS:
@@ -446,9 +446,10 @@ class Command(BaseCommand):
         user.save()
         return password
 
-    def _jobs(self) -> int:
+    def _jobs(self) -> list[tuple[Job, str]]:
+        """Create the demo jobs; returns each with its private link (only hashes are kept)."""
         if Job.objects.filter(customer_email__iendswith=DEMO_EMAIL_DOMAIN).exists():
-            return 0
+            return []
         User = get_user_model()
         cast = Cast(
             operator=Actor.staff(User.objects.get(username="operator")),
@@ -457,8 +458,9 @@ class Command(BaseCommand):
         )
         materials = dict(Material.objects.values_list("name", "pk"))
         today = timezone.localdate()
+        links = []
         for spec in DEMO_JOBS:
-            job, _secret = actions.submit_request(
+            job, secret = actions.submit_request(
                 customer_name=spec.customer_name,
                 customer_email=spec.email + DEMO_EMAIL_DOMAIN,
                 customer_phone=spec.phone,
@@ -473,9 +475,10 @@ class Command(BaseCommand):
                 notes=spec.notes,
             )
             spec.story(job, cast)
-        return len(DEMO_JOBS)
+            links.append((job, actions.customer_link(secret)))
+        return links
 
-    def _report(self, passwords: dict[str, str]) -> None:
+    def _report(self, passwords: dict[str, str], links: list[tuple[Job, str]]) -> None:
         site = settings.SITE_URL
         operator_password = passwords["operator"]
         body = '{"username": "operator", "password": "' + operator_password + '"}'
@@ -486,8 +489,10 @@ class Command(BaseCommand):
             f"  admin      password: {passwords['admin']}   (admin: superuser)",
             f"  operator   password: {operator_password}   (operator: staff)",
             "",
-            f"  Admin site:  {site}/admin/",
-            f"  API:         {site}/api/v1/   (OpenAPI: {site}/api/v1/openapi.json)",
+            f"  Request form (customers):  {site}/",
+            f"  Operator desk:             {site}/desk/",
+            f"  Admin site:                {site}/admin/",
+            f"  API:                       {site}/api/v1/   (OpenAPI: {site}/api/v1/openapi.json)",
             "",
             "  Operators get an API token with:",
             f"    curl -X POST {site}/api/v1/auth/token \\",
@@ -496,4 +501,14 @@ class Command(BaseCommand):
             "  then send it as: Authorization: Bearer <token>",
             "",
         ]
+        if links:
+            lines.append("  Customers' private job links (shown only now; only hashes are kept):")
+            for job, link in links:
+                lines.append(f"    {job.reference}  {job.state:<15} {link}")
+        else:
+            lines.append(
+                f"  Customers' links were shown when the demo jobs were created; {site}/lost-link/"
+            )
+            lines.append("  emails fresh ones (the demo's mail is written to var/mail).")
+        lines.append("")
         self.stdout.write("\n".join(lines))

@@ -1,0 +1,5 @@
+"""bench/pages.py's server settings: the project's own, routed through pages_urls."""
+
+from printdesk.settings import *  # noqa: F403  (the project's settings, unchanged)
+
+ROOT_URLCONF = "pages_urls"
