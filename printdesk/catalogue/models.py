@@ -1,6 +1,15 @@
 """What the bureau offers: materials (with their colours) and the printers it runs."""
 
+from decimal import Decimal
+
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+
+NOT_NEGATIVE = MinValueValidator(Decimal(0), "Enter zero or more.")
+AT_LEAST_1_MM = MinValueValidator(1, "Enter at least 1 mm.")
+CURRENCY_CODE = RegexValidator(
+    r"^[A-Z]{3}\Z", "Enter a three-letter currency code in capitals, such as EUR or USD."
+)
 
 
 class Process(models.TextChoices):
@@ -15,6 +24,17 @@ class Material(models.Model):
     description = models.CharField(max_length=200, blank=True)
     colours = models.JSONField(default=list, help_text="Colour names a customer can choose.")
     active = models.BooleanField(default=True)
+    # Prices in the bureau's currency, for estimates: volume x price_per_cm3 + setup_fee,
+    # never less than minimum_charge. A quote still says the final price.
+    price_per_cm3 = models.DecimalField(
+        max_digits=10, decimal_places=4, default=Decimal(0), validators=[NOT_NEGATIVE]
+    )
+    setup_fee = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal(0), validators=[NOT_NEGATIVE]
+    )
+    minimum_charge = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal(0), validators=[NOT_NEGATIVE]
+    )
 
     class Meta:
         ordering = ["name"]
@@ -26,9 +46,9 @@ class Material(models.Model):
 class Printer(models.Model):
     name = models.CharField(max_length=100, unique=True)
     process = models.CharField(max_length=10, choices=Process.choices)
-    build_x_mm = models.PositiveIntegerField()
-    build_y_mm = models.PositiveIntegerField()
-    build_z_mm = models.PositiveIntegerField()
+    build_x_mm = models.PositiveIntegerField(validators=[AT_LEAST_1_MM])
+    build_y_mm = models.PositiveIntegerField(validators=[AT_LEAST_1_MM])
+    build_z_mm = models.PositiveIntegerField(validators=[AT_LEAST_1_MM])
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -45,7 +65,9 @@ class Bureau(models.Model):
 
     name = models.CharField(max_length=200)
     address = models.TextField(blank=True, help_text="Postal address, shown in emails.")
-    currency = models.CharField(max_length=3, default="EUR", help_text="Three-letter code.")
+    currency = models.CharField(
+        max_length=3, default="EUR", validators=[CURRENCY_CODE], help_text="Three-letter code."
+    )
     reply_to = models.EmailField(blank=True, help_text="Where customers' replies should go.")
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,8 +1,10 @@
 """Django's admin shows jobs read-only: every change goes through the lifecycle actions,
-and the audit trail can be neither edited nor deleted from here."""
+and the audit trail can be neither edited nor deleted from here. Print runs, notes, files and
+notifications are not registered at all: the desk's job page shows them."""
 
 from django.contrib import admin
 
+from printdesk.accounts.admin_site import admin_site
 from printdesk.jobs.models import AuditEvent, Job, Quote
 
 
@@ -17,7 +19,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Job)
+@admin.register(Job, site=admin_site)
 class JobAdmin(ReadOnlyAdmin):
     list_display = ["reference", "customer_name", "state", "material", "quantity", "created_at"]
     list_filter = ["state", "material"]
@@ -25,12 +27,12 @@ class JobAdmin(ReadOnlyAdmin):
     exclude = ["link_hash"]
 
 
-@admin.register(Quote)
+@admin.register(Quote, site=admin_site)
 class QuoteAdmin(ReadOnlyAdmin):
     list_display = ["job", "version", "status", "total", "currency", "valid_until"]
 
 
-@admin.register(AuditEvent)
+@admin.register(AuditEvent, site=admin_site)
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = [
         "job",
