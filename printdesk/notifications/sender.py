@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from printdesk.catalogue.models import Bureau
 from printdesk.jobs.lifecycle import EventType, JobState
 from printdesk.notifications.models import Notification, NotificationState
 
@@ -54,12 +55,14 @@ def message_id(notification: Notification) -> str:
 
 def render(notification: Notification) -> EmailMultiAlternatives:
     job = notification.job
+    bureau = Bureau.current()
     context = {
         "notification": notification,
         "job": job,
         "event_label": EventType(notification.event).label,
         "state_label": JobState(job.state).label,
-        "bureau_name": settings.BUREAU_NAME,
+        "bureau_name": bureau.name,
+        "bureau_address": bureau.address,
         **notification.context,
     }
     subject = f"[{job.reference}] {context['event_label']}"
@@ -68,6 +71,7 @@ def render(notification: Notification) -> EmailMultiAlternatives:
         subject=subject,
         body=body,
         to=[notification.recipient],
+        reply_to=[bureau.reply_to] if bureau.reply_to else None,
         headers={"Message-ID": message_id(notification)},
     )
     return email
