@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -34,36 +35,54 @@ MATERIALS = [
         "process": Process.FDM,
         "description": "Stiff, affordable plastic for prototypes, models and display parts.",
         "colours": ["black", "white", "grey", "orange", "red"],
+        "price_per_cm3": Decimal("0.12"),
+        "setup_fee": Decimal("5.00"),
+        "minimum_charge": Decimal("10.00"),
     },
     {
         "name": "PETG",
         "process": Process.FDM,
         "description": "Tougher than PLA, slightly flexible, resists moisture and chemicals.",
         "colours": ["black", "clear", "blue"],
+        "price_per_cm3": Decimal("0.15"),
+        "setup_fee": Decimal("5.00"),
+        "minimum_charge": Decimal("10.00"),
     },
     {
         "name": "ABS",
         "process": Process.FDM,
         "description": "Heat-resistant engineering plastic (to about 95 °C), can be smoothed.",
         "colours": ["black", "white"],
+        "price_per_cm3": Decimal("0.16"),
+        "setup_fee": Decimal("5.00"),
+        "minimum_charge": Decimal("12.00"),
     },
     {
         "name": "TPU 95A",
         "process": Process.FDM,
         "description": "Rubber-like flexible filament for grips, seals and bumpers.",
         "colours": ["black", "red", "translucent"],
+        "price_per_cm3": Decimal("0.25"),
+        "setup_fee": Decimal("8.00"),
+        "minimum_charge": Decimal("15.00"),
     },
     {
         "name": "Tough resin",
         "process": Process.SLA,
         "description": "ABS-like engineering resin: fine detail with impact strength.",
         "colours": ["grey"],
+        "price_per_cm3": Decimal("0.45"),
+        "setup_fee": Decimal("10.00"),
+        "minimum_charge": Decimal("20.00"),
     },
     {
         "name": "Nylon PA12",
         "process": Process.SLS,
         "description": "Strong, durable SLS powder; no supports, ideal for end-use parts.",
         "colours": ["natural white", "dyed black"],
+        "price_per_cm3": Decimal("0.60"),
+        "setup_fee": Decimal("15.00"),
+        "minimum_charge": Decimal("30.00"),
     },
 ]
 
