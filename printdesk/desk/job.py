@@ -146,8 +146,7 @@ def job_page(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, PAGE, context)
 
 
-# access.View promises an HttpResponse; a FileResponse streams, so it is an HttpResponseBase.
-@staff_required  # type: ignore[arg-type]
+@staff_required
 @require_safe
 def file_download(request: HttpRequest, version_id: int) -> HttpResponseBase:
     """One stored version of a print file, as an attachment under its sanitised name."""
