@@ -278,7 +278,7 @@ def submit_request(
     customer_email: str,
     material_id: int,
     quantity: int,
-    files: Sequence[File],
+    files: Sequence[File | StoredFile],
     colour: str = "",
     customer_phone: str = "",
     customer_company: str = "",
@@ -287,6 +287,8 @@ def submit_request(
 ) -> tuple[Job, str]:
     """A customer's request: store the files, create the job, return it with its link secret.
 
+    `files` are uploads, stored here, or files already stored (the request form keeps each
+    file as it arrives, so a wrong field never costs the customer their uploads).
     The secret is returned once, for the confirmation page and email; only its hash is kept.
     """
     customer_name = customer_name.strip()
@@ -304,7 +306,7 @@ def submit_request(
         raise InvalidInput("Attach at least one print file.", field="files")
     if len(files) > settings.MAX_FILES_PER_JOB:
         raise InvalidInput(f"Attach at most {settings.MAX_FILES_PER_JOB} files.", field="files")
-    stored = [store_upload(upload) for upload in files]
+    stored = [item if isinstance(item, StoredFile) else store_upload(item) for item in files]
 
     actor = Actor.customer()
     secret = secrets.token_urlsafe(32)

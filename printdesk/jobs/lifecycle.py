@@ -72,6 +72,7 @@ class EventType(models.TextChoices):
 S = JobState
 CUSTOMER = frozenset({ActorKind.CUSTOMER})
 STAFF = frozenset({ActorKind.OPERATOR})
+SYSTEM = frozenset({ActorKind.SYSTEM})
 EVERYONE = CUSTOMER | STAFF
 
 
@@ -123,8 +124,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Notes are the bureau's own memory of a job, useful after it ends too.
     _t(Action.ADD_NOTE, list(JobState), None, STAFF, EventType.NOTE_ADDED),
     # A leaked or lost link is replaced, whatever the state: a customer still follows the
-    # tracking of a dispatched job through it.
-    _t(Action.ROTATE_LINK, list(JobState), None, STAFF, EventType.LINK_ROTATED),
+    # tracking of a dispatched job through it. The system rotates it when a customer asks on
+    # "Lost your link?": links are kept only as hashes, so a new one is the only way to resend.
+    _t(Action.ROTATE_LINK, list(JobState), None, STAFF | SYSTEM, EventType.LINK_ROTATED),
 )
 
 

@@ -22,7 +22,7 @@ from printdesk.lib.demo import quote_lines
 from printdesk.notifications.models import Notification
 
 S = JobState
-CUSTOMER, OPERATOR = "customer", "operator"
+CUSTOMER, OPERATOR, SYSTEM = "customer", "operator", "system"
 EVERYONE = frozenset({CUSTOMER, OPERATOR})
 STAFF = frozenset({OPERATOR})
 
@@ -59,8 +59,9 @@ PRODUCT_TABLE: dict[Action, dict[JobState, tuple[frozenset[str], JobState | None
     },
     # Internal notes stay possible after a job ends: they never change its state.
     Action.ADD_NOTE: {state: (STAFF, None) for state in JobState},
-    # A new private link, whatever the state (lifecycle.py's addition for the link's security).
-    Action.ROTATE_LINK: {state: (STAFF, None) for state in JobState},
+    # A new private link, whatever the state (lifecycle.py's addition for the link's security);
+    # the system sends one when the customer asks on the "Lost your link?" page.
+    Action.ROTATE_LINK: {state: (STAFF | {SYSTEM}, None) for state in JobState},
 }
 TERMINAL = frozenset({S.DECLINED, S.CANCELLED, S.DISPATCHED})
 # Where a print run may go; done and failed are final.

@@ -43,3 +43,17 @@ def test_a_refused_rotation_leaves_the_link_alone(make_job, staff):
         actions.rotate_link(job=stale, actor=staff)
     assert stale.link_hash == hash_link_secret(secret)
     assert Job.objects.get(pk=job.pk).link_hash == hash_link_secret(secret)
+
+
+@pytest.mark.parametrize("state", [JobState.QUOTED, JobState.DISPATCHED])
+def test_the_system_replaces_the_link_when_a_customer_asks_for_it_again(make_job, state):
+    # "Lost your link?": only hashes are kept, so the system sends a new link instead.
+    job, old_secret = make_job(state)
+
+    with applies(job) as result:
+        actions.rotate_link(job=job, actor=actions.Actor.system())
+
+    assert result.audit.actor_kind == "system"
+    assert result.audit.actor_user is None
+    assert result.sent_to == {"customer": "cara@example.com"}
+    assert Job.objects.get(pk=job.pk).link_hash != hash_link_secret(old_secret)

@@ -1,0 +1,90 @@
+"""“Lost your link?”: a customer gives their email address and receives new links by email.
+
+Links are stored only as hashes, so the old ones cannot be sent again: each open job of that
+address gets a new link (actions.rotate_link, by the system), which is emailed to the address
+on the job, and the old link stops working. The page answers the same whether or not the
+address is known, so it tells nobody who the bureau's customers are.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from printdesk.jobs import actions
+from printdesk.jobs.actions import Actor
+from printdesk.jobs.errors import ActionError
+from printdesk.jobs.lifecycle import OPEN_STATES, JobState
+from printdesk.jobs.models import Job
+from printdesk.portal.fields import fields, form_errors
+from printdesk.portal.forms import LostLinkForm
+from printdesk.security import ratelimit
+
+log = logging.getLogger(__name__)
+
+# Dispatched jobs stay recoverable for a while: the customer may still follow the tracking.
+RECENTLY_DISPATCHED = timedelta(days=30)
+# One request never rotates more links than this (the newest jobs first).
+MAX_JOBS = 20
+SENT = (
+    "If {email} has open jobs with us, we have emailed a new private link for each of them. "
+    "It can take a few minutes to arrive; check your spam folder too."
+)
+TOO_MANY = "Too many attempts in a short time. Please wait a while and try again."
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def lost_link(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return _render(request, LostLinkForm())
+    form = LostLinkForm(request.POST)
+    if not ratelimit.hit(
+        "lost-link-ip",
+        ratelimit.client_ip(request),
+        limit=settings.PUBLIC_IP_RATE_LIMIT,
+        window=settings.PUBLIC_IP_RATE_WINDOW,
+    ):
+        return _render(request, form, problem=TOO_MANY, status=429)
+    if not form.is_valid():
+        return _render(request, form, errors=form_errors(form), status=422)
+    email = form.cleaned_data["email"]
+    if not ratelimit.hit(
+        "lost-link-email",
+        email,
+        limit=settings.LINK_RECOVERY_RATE_LIMIT,
+        window=settings.LINK_RECOVERY_RATE_WINDOW,
+    ):
+        return _render(request, form, problem=TOO_MANY, status=429)
+    for job in recoverable_jobs(email):
+        try:
+            actions.rotate_link(job=job, actor=Actor.system())
+        except ActionError as error:  # it changed this very moment: its link still works
+            log.warning("lost link: %s not rotated: %s", job.reference, error.message)
+    messages.success(request, SENT.format(email=email))
+    return redirect("portal:lost_link")
+
+
+def recoverable_jobs(email: str) -> QuerySet[Job]:
+    """The address's open jobs and recently dispatched ones, newest first, at most MAX_JOBS."""
+    recent = timezone.now() - RECENTLY_DISPATCHED
+    wanted = Q(state__in=OPEN_STATES) | Q(state=JobState.DISPATCHED, state_changed_at__gte=recent)
+    jobs = Job.objects.filter(wanted, customer_email__iexact=email)
+    return jobs.order_by("-created_at", "-id")[:MAX_JOBS]
+
+
+def _render(
+    request: HttpRequest,
+    form: LostLinkForm,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    problem: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {"f": fields(form, ("email",), errors or {}), "problem": problem}
+    return render(request, "portal/lost_link.html", context, status=status)

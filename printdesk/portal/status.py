@@ -1,0 +1,237 @@
+"""The customer's status page at the private link, and what they may do there.
+
+The link's secret is the only key: a job is found by the secret's hash, and an unknown link
+gets a friendly 404 that points to "Lost your link?". Each action is a POST that redirects back
+to the page with a message; a page that is out of date is told so and shown fresh.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from printdesk.api import present
+from printdesk.files.models import FileVersion
+from printdesk.jobs import actions
+from printdesk.jobs.actions import Actor
+from printdesk.jobs.errors import Conflict, InvalidInput, NotAllowed
+from printdesk.jobs.lifecycle import Action, JobState
+from printdesk.jobs.models import Job, QuoteStatus, hash_link_secret
+from printdesk.portal.fields import fields, form_errors
+from printdesk.portal.forms import CancelForm, DeclineQuoteForm, QuoteDecisionForm, ReviseForm
+from printdesk.portal.private import private_page
+from printdesk.portal.wording import STATE_TEXT, timeline
+
+CUSTOMER = Actor.customer()
+# Which inputs each form on the page shows (the hidden versions are not "typed").
+SHOWN = {"decline": ("reason",), "cancel": ("reason",), "revise": ("file_id", "file")}
+
+
+def _linked_job(secret: str) -> Job | None:
+    return Job.objects.filter(link_hash=hash_link_secret(secret)).first()
+
+
+def _load(**where: Any) -> Job | None:
+    """The job with everything the page shows, in a fixed number of queries."""
+    return present.customer_queryset().select_related("dispatch").filter(**where).first()
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/link_not_found.html", status=404)
+
+
+def _refused(request: HttpRequest, secret: str, message: str, status: int) -> HttpResponse:
+    context = {"message": message, "secret": secret}
+    return render(request, "portal/refused.html", context, status=status)
+
+
+@private_page
+@require_safe
+def status(request: HttpRequest, secret: str) -> HttpResponse:
+    job = _load(link_hash=hash_link_secret(secret))
+    if job is None:
+        return _not_found(request)
+    return _page(request, job, secret)
+
+
+@private_page
+@require_safe
+def download(request: HttpRequest, secret: str, version_id: int) -> HttpResponseBase:
+    """One version of one of the job's files, as an attachment (never shown inline)."""
+    job = _linked_job(secret)
+    if job is None:
+        return _not_found(request)
+    version = FileVersion.objects.filter(pk=version_id, job_file__job=job).first()
+    if version is None:
+        return _refused(request, secret, "This job has no such file.", 404)
+    try:
+        blob = version.blob.open("rb")
+    except OSError:
+        return _refused(request, secret, "This file cannot be read right now.", 503)
+    return FileResponse(
+        blob,
+        as_attachment=True,
+        filename=version.original_name,
+        content_type="application/octet-stream",
+    )
+
+
+@private_page
+@require_POST
+def accept(request: HttpRequest, secret: str) -> HttpResponse:
+    def act(job: Job, data: dict) -> str:
+        actions.accept_quote(
+            job=job,
+            actor=CUSTOMER,
+            quote_version=data["quote_version"],
+            expected_version=data["expected_version"],
+        )
+        return "Thank you: you accepted the quote. We will email you when production starts."
+
+    return _act(request, secret, QuoteDecisionForm, "accept", act)
+
+
+@private_page
+@require_POST
+def decline(request: HttpRequest, secret: str) -> HttpResponse:
+    def act(job: Job, data: dict) -> str:
+        actions.decline_quote(
+            job=job,
+            actor=CUSTOMER,
+            quote_version=data["quote_version"],
+            reason=data["reason"],
+            expected_version=data["expected_version"],
+        )
+        return "You declined the quote. We have passed your reason on to the bureau."
+
+    return _act(request, secret, DeclineQuoteForm, "decline", act)
+
+
+@private_page
+@require_POST
+def cancel(request: HttpRequest, secret: str) -> HttpResponse:
+    def act(job: Job, data: dict) -> str:
+        actions.cancel(
+            job=job,
+            actor=CUSTOMER,
+            reason=data["reason"],
+            expected_version=data["expected_version"],
+        )
+        return "Your job is cancelled."
+
+    return _act(request, secret, CancelForm, "cancel", act)
+
+
+@private_page
+@require_POST
+def revise(request: HttpRequest, secret: str) -> HttpResponse:
+    def act(job: Job, data: dict) -> str:
+        quoted = job.state != JobState.SUBMITTED
+        version = actions.revise_file(
+            job=job,
+            actor=CUSTOMER,
+            upload=data["file"],
+            job_file_id=data["file_id"],
+            expected_version=data["expected_version"],
+        )
+        received = f"We received {version.original_name} (version {version.number})."
+        if quoted:
+            return f"{received} The bureau will send you a new quote for it."
+        return f"{received} The bureau will take it into account in your quote."
+
+    return _act(request, secret, ReviseForm, "revise", act)
+
+
+def _act(
+    request: HttpRequest,
+    secret: str,
+    form_class: type[forms.Form],
+    name: str,
+    act: Callable[[Job, dict], str],
+) -> HttpResponse:
+    """Parse the form, take the one action, redirect back with a message (or show what's wrong)."""
+    job = _linked_job(secret)
+    if job is None:
+        return _not_found(request)
+    form = form_class(request.POST, request.FILES)
+    if not form.is_valid():
+        errors = form_errors(form)
+        if set(errors) - set(SHOWN.get(name, ())):
+            return _refused(request, secret, "That form was incomplete; please try again.", 400)
+        return _page(request, job, secret, bound=(name, form, errors), status=422)
+    try:
+        done = act(job, form.cleaned_data)
+    except InvalidInput as error:
+        field = error.field if error.field in SHOWN.get(name, ()) else "__all__"
+        if error.field == "files":  # store_upload's name for the upload
+            field = "file"
+        return _page(request, job, secret, bound=(name, form, {field: [error.message]}), status=422)
+    except NotAllowed as error:
+        return _refused(request, secret, error.message, 403)
+    except Conflict as error:
+        messages.warning(request, f"{error.message} Here is your job as it is now.")
+        return redirect("portal:status", secret=secret)
+    messages.success(request, done)
+    return redirect("portal:status", secret=secret)
+
+
+def _page(
+    request: HttpRequest,
+    job: Job,
+    secret: str,
+    *,
+    bound: tuple[str, forms.Form, dict[str, list[str]]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    if bound is not None:
+        # After a refused action, the page shows the job as it is now, with the form as typed.
+        job = _load(pk=job.pk) or job
+    view = present.customer_view(job)
+    offered = set(view["actions"])
+    quote = view["quote"]
+    open_quote = quote is not None and quote["status"] == QuoteStatus.CURRENT
+    expired = quote is not None and quote["status"] == QuoteStatus.EXPIRED
+    context = {
+        "job": job,
+        "secret": secret,
+        "view": view,
+        "text": STATE_TEXT[JobState(job.state)],
+        "timeline": timeline(list(job.audit_events.all())),
+        "files": list(job.files.all()),
+        "quote": quote,
+        "quote_expired": expired,
+        "can_accept": Action.ACCEPT_QUOTE in offered and open_quote,
+        "can_decline": Action.DECLINE_QUOTE in offered and (open_quote or expired),
+        "can_revise": Action.REVISE_FILE in offered,
+        "can_cancel": Action.CANCEL in offered,
+        "requote": job.state != JobState.SUBMITTED,
+        "dispatch": view["dispatch"],
+        "accept": ",".join(f".{ext}" for ext in settings.ALLOWED_FILE_EXTENSIONS),
+        **_forms(bound),
+    }
+    return render(request, "portal/status.html", context, status=status)
+
+
+def _forms(bound: tuple[str, forms.Form, dict[str, list[str]]] | None) -> dict:
+    """Each form's inputs: as typed, with errors, for the one that was refused; empty otherwise."""
+    blank: dict[str, forms.Form] = {
+        "decline": DeclineQuoteForm(),
+        "cancel": CancelForm(),
+        "revise": ReviseForm(),
+    }
+    result: dict[str, Any] = {"problems": []}
+    for name, form in blank.items():
+        errors: dict[str, list[str]] = {}
+        if bound is not None and bound[0] == name:
+            form, errors = bound[1], dict(bound[2])
+            result["problems"] = errors.pop("__all__", [])
+            result[f"{name}_open"] = True
+        result[f"{name}_form"] = fields(form, SHOWN[name], errors, prefix=name)
+    if bound is not None and bound[0] not in blank:
+        result["problems"] = bound[2].get("__all__", [])
+    return result

@@ -1,0 +1,148 @@
+"""“Lost your link?”: the same answer for any address; new links for the address's open jobs."""
+
+import pytest
+from django.urls import reverse
+
+from printdesk.jobs.lifecycle import JobState
+from printdesk.jobs.models import AuditEvent, Job, hash_link_secret
+from printdesk.notifications.models import Notification
+from printdesk.portal.lost_link import MAX_JOBS, recoverable_jobs
+from tests.portal.conftest import csrf_token, status_url
+
+URL = reverse("portal:lost_link")
+
+
+def ask(client, email: str):
+    return client.post(URL, {"email": email}, follow=True)
+
+
+def new_links() -> dict[int, str]:
+    """Job id -> the link in its LINK_ROTATED email."""
+    rows = Notification.objects.filter(event="link_rotated", audience="customer")
+    return {row.job_id: row.context["link"] for row in rows}
+
+
+def secret_of(link: str) -> str:
+    return link.rstrip("/").rsplit("/", 1)[-1]
+
+
+def test_the_page_explains_that_older_links_stop_working(client, db):
+    page = client.get(URL).content.decode()
+    assert 'label for="id_email">Email address' in page
+    assert "the old links stop working" in page
+
+
+def test_the_answer_is_the_same_for_a_known_and_an_unknown_address(client, make_job):
+    make_job(JobState.QUOTED)
+
+    known = ask(client, "cara@example.com")
+    unknown = ask(client, "nobody@example.com")
+
+    def message(response) -> str:
+        text = response.content.decode()
+        start = text.index('<div class="messages"')
+        return text[start : text.index("</div>", start)]
+
+    assert known.status_code == unknown.status_code == 200
+    assert message(known).replace("cara@", "X@") == message(unknown).replace("nobody@", "X@")
+    assert "we have emailed a new private link" in message(known)
+
+
+def test_each_open_job_gets_a_new_link_by_email_and_the_old_link_stops(client, make_job):
+    quoted, old_secret = make_job(JobState.QUOTED, customer_email="Cara@Example.com")
+    production, _ = make_job(JobState.IN_PRODUCTION)
+
+    ask(client, "cara@EXAMPLE.com")
+
+    links = new_links()
+    assert set(links) == {quoted.pk, production.pk}
+    assert client.get(status_url(old_secret)).status_code == 404
+    assert client.get(status_url(secret_of(links[quoted.pk]))).status_code == 200
+    email = Notification.objects.get(job=quoted, event="link_rotated")
+    assert email.recipient == "Cara@Example.com"
+    audit = AuditEvent.objects.get(job=quoted, event="link_rotated")
+    assert audit.actor_kind == "system"
+    assert audit.details == {}  # no secret in the audit trail
+
+
+def test_finished_jobs_keep_their_links_except_recent_dispatches(client, make_job, clock):
+    cancelled, cancelled_secret = make_job(JobState.CANCELLED)
+    old_dispatch, _ = make_job(JobState.DISPATCHED)
+    clock.advance(days=31)
+    recent_dispatch, _ = make_job(JobState.DISPATCHED)
+
+    ask(client, "cara@example.com")
+
+    assert set(new_links()) == {recent_dispatch.pk}
+    assert Job.objects.get(pk=cancelled.pk).link_hash == hash_link_secret(cancelled_secret)
+    assert old_dispatch.pk not in new_links()
+
+
+def test_other_addresses_jobs_are_left_alone(client, make_job):
+    _, secret = make_job(JobState.QUOTED, customer_email="dan@example.com")
+    ask(client, "cara@example.com")
+    assert not new_links()
+    assert client.get(status_url(secret)).status_code == 200
+
+
+def test_one_request_handles_at_most_the_cap(client, make_job, settings):
+    settings.MAX_FILES_PER_JOB = 20
+    jobs = [make_job(JobState.SUBMITTED)[0] for _ in range(MAX_JOBS + 1)]
+    ask(client, "cara@example.com")
+    links = new_links()
+    assert len(links) == MAX_JOBS
+    assert jobs[0].pk not in links  # the oldest waits for the next request
+
+
+def test_requests_per_address_are_limited(client, make_job, settings):
+    settings.LINK_RECOVERY_RATE_LIMIT = 2
+    make_job(JobState.QUOTED)
+    for _ in range(2):
+        assert ask(client, "cara@example.com").status_code == 200
+
+    response = client.post(URL, {"email": "CARA@example.com"})
+
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+    assert 'value="CARA@example.com"' in response.content.decode()
+    assert len(Notification.objects.filter(event="link_rotated")) == 2
+
+
+def test_requests_per_client_ip_are_limited(client, db, settings):
+    settings.PUBLIC_IP_RATE_LIMIT = 2
+    for n in range(2):
+        assert ask(client, f"person{n}@example.com").status_code == 200
+    assert client.post(URL, {"email": "person9@example.com"}).status_code == 429
+
+
+@pytest.mark.parametrize("email", ["", "not an address"])
+def test_a_wrong_address_is_pointed_out(client, db, email):
+    response = client.post(URL, {"email": email})
+    assert response.status_code == 422
+    assert 'id="id_email-error"' in response.content.decode()
+    assert 'aria-invalid="true"' in response.content.decode()
+
+
+def test_it_needs_a_csrf_token(csrf_client, make_job):
+    make_job(JobState.QUOTED)
+    assert csrf_client.post(URL, {"email": "cara@example.com"}).status_code == 403
+    assert not new_links()
+    token = csrf_token(csrf_client, URL)
+    response = csrf_client.post(URL, {"email": "cara@example.com", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert len(new_links()) == 1
+
+
+def test_get_changes_nothing_and_other_methods_are_refused(client, make_job):
+    make_job(JobState.QUOTED)
+    client.get(URL, {"email": "cara@example.com"})
+    assert not new_links()
+    assert client.put(URL).status_code == 405
+
+
+def test_a_dispatched_job_stays_recoverable_for_thirty_days(make_job, clock):
+    job, _ = make_job(JobState.DISPATCHED)
+    clock.advance(days=29)
+    assert list(recoverable_jobs("cara@example.com")) == [Job.objects.get(pk=job.pk)]
+    clock.advance(days=2)
+    assert list(recoverable_jobs("cara@example.com")) == []
