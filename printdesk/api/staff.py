@@ -3,7 +3,7 @@
 import logging
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, Query, Router, Status
@@ -29,7 +29,7 @@ from printdesk.api.schemas import (
     Versioned,
 )
 from printdesk.files.models import FileVersion
-from printdesk.jobs import actions
+from printdesk.jobs import actions, search
 from printdesk.jobs.actions import QuoteLineInput
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job, PrintRun, parse_reference
@@ -40,12 +40,6 @@ router = Router(auth=staff_auth, tags=["staff"])
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
-SORT_FIELDS = {
-    "created": ["created_at", "id"],
-    "updated": ["updated_at", "id"],
-    "state_changed": ["state_changed_at", "id"],
-}
-
 
 class JobFilters(In):
     state: list[JobState] = Field(default_factory=list, description="Repeat for several.")
@@ -53,40 +47,22 @@ class JobFilters(In):
     created_to: date | None = None
     material: int | None = Field(None, description="Material id.")
     printer: int | None = Field(None, description="Jobs with a print run on this printer.")
-    q: str = Field("", max_length=200, description="Reference, customer, company or email.")
+    q: str = Field("", max_length=200, description="Reference, customer, company, email or notes.")
     sort: SortKey = "-created"
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(50, ge=1, le=200)
 
 
 def _filtered(filters: JobFilters) -> QuerySet[Job]:
-    jobs = present.summary_queryset()
-    if filters.state:
-        jobs = jobs.filter(state__in=filters.state)
-    if filters.created_from:
-        jobs = jobs.filter(created_at__date__gte=filters.created_from)
-    if filters.created_to:
-        jobs = jobs.filter(created_at__date__lte=filters.created_to)
-    # Ids are looked up through the related pk (material__pk, not material_id): Django then
-    # treats an id too large for the column as matching nothing instead of failing with a 500.
-    if filters.material is not None:
-        jobs = jobs.filter(material__pk=filters.material)
-    if filters.printer is not None:
-        jobs = jobs.filter(runs__printer__pk=filters.printer).distinct()
-    text = filters.q.strip()
-    if text:
-        match = (
-            Q(customer_name__icontains=text)
-            | Q(customer_email__icontains=text)
-            | Q(customer_company__icontains=text)
-        )
-        number = parse_reference(text)
-        if number is not None:
-            match |= Q(pk=number)
-        jobs = jobs.filter(match)
-    descending = filters.sort.startswith("-")
-    fields = SORT_FIELDS[filters.sort.lstrip("-")]
-    return jobs.order_by(*(f"-{f}" if descending else f for f in fields))
+    criteria = search.JobSearch(
+        states=filters.state,
+        created_from=filters.created_from,
+        created_to=filters.created_to,
+        material=filters.material,
+        printer=filters.printer,
+        text=filters.q,
+    )
+    return search.ordered(search.matching(criteria).select_related("material"), filters.sort)
 
 
 def _job(reference: str) -> Job:
