@@ -8,7 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job
@@ -18,6 +18,12 @@ from tests.conftest import SAMPLES
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CUBE = SAMPLES / "20mm-xyz-cube.stl"
+
+
+def press(page: Page, button: Locator) -> None:
+    """Click a button that submits a form, and wait for the page that answers it."""
+    with page.expect_navigation():
+        button.click()
 
 
 def submit_request(page: Page, *, quantity: int = 4) -> str:
@@ -31,7 +37,7 @@ def submit_request(page: Page, *, quantity: int = 4) -> str:
     page.get_by_label("Quantity").fill(str(quantity))
     page.get_by_label("Notes (optional)").fill("Sharp edges please.")
     page.get_by_label("Print files").set_input_files(CUBE)
-    page.get_by_role("button", name="Send request").click()
+    press(page, page.get_by_role("button", name="Send request"))
     expect(page.get_by_role("heading", name="Thank you: your request is in")).to_be_visible()
     link = page.locator("a[data-private-link]").get_attribute("href")
     assert link is not None
@@ -55,9 +61,9 @@ def send_quote(page: Page, unit_price: str, lead_time: str = "5") -> None:
     line = page.get_by_role("group", name="Line 1")
     line.get_by_label("Unit price").fill(unit_price)
     page.get_by_label("Lead time (days)").fill(lead_time)
-    page.get_by_role("button", name="Preview").click()
+    press(page, page.get_by_role("button", name="Preview"))
     expect(page.get_by_text("Preview: what the customer will see")).to_be_visible()
-    page.get_by_role("button", name="Send quote", exact=True).click()
+    press(page, page.get_by_role("button", name="Send quote", exact=True))
     expect(page.locator(".messages")).to_contain_text("Quote")
 
 
@@ -75,11 +81,11 @@ def test_a_request_goes_from_the_form_to_dispatch(page, staff_page, catalogue, o
     send_quote(staff_page, "12.50")
     customer_sees(page, link, JobState.QUOTED, "50.00")  # 4 x 12.50
 
-    page.get_by_role("button", name="Accept quote").click()
+    press(page, page.get_by_role("button", name="Accept quote"))
     customer_sees(page, link, JobState.ACCEPTED)
 
     staff_page.reload()
-    staff_page.get_by_role("button", name="Start production").click()
+    press(staff_page, staff_page.get_by_role("button", name="Start production"))
     customer_sees(page, link, JobState.IN_PRODUCTION)
 
     # Split across two printers, two parts each.
@@ -91,29 +97,29 @@ def test_a_request_goes_from_the_form_to_dispatch(page, staff_page, catalogue, o
     second = staff_page.get_by_role("group", name="New run 2")
     second.get_by_label("Printer").select_option(label="Form 3")
     second.get_by_label("Quantity").fill("2")
-    staff_page.get_by_role("button", name="Add runs").click()
+    press(staff_page, staff_page.get_by_role("button", name="Add runs"))
     runs = list(job.runs.order_by("id"))
     assert [run.quantity for run in runs] == [2, 2]
 
-    first, failed = runs
-    staff_page.get_by_role("button", name=f"Run {first.pk}: Printing").click()
-    staff_page.get_by_role("button", name=f"Run {first.pk}: Done").click()
-    staff_page.get_by_role("button", name=f"Run {failed.pk}: Failed").click()
+    # The page numbers a job's runs 1, 2, 3... in the order they were added.
+    press(staff_page, staff_page.get_by_role("button", name="Run 1: Printing"))
+    press(staff_page, staff_page.get_by_role("button", name="Run 1: Done"))
+    press(staff_page, staff_page.get_by_role("button", name="Run 2: Failed"))
     expect(staff_page.locator("main")).to_contain_text(re.compile(r"Still owed\W*2"))
 
     # The failed run's two parts are printed again.
     staff_page.get_by_role("group", name="New run 1").get_by_label("Quantity").fill("2")
-    staff_page.get_by_role("button", name="Add runs").click()
+    press(staff_page, staff_page.get_by_role("button", name="Add runs"))
     reprint = job.runs.order_by("id").last()
-    assert reprint is not None and reprint.pk not in (first.pk, failed.pk)
-    staff_page.get_by_role("button", name=f"Run {reprint.pk}: Done").click()
-    staff_page.get_by_role("button", name="Mark ready").click()
+    assert reprint is not None and reprint.pk not in {run.pk for run in runs}
+    press(staff_page, staff_page.get_by_role("button", name="Run 3: Done"))
+    press(staff_page, staff_page.get_by_role("button", name="Mark ready"))
     customer_sees(page, link, JobState.READY)
 
     staff_page.get_by_label("Post or courier").check()
     staff_page.get_by_label("Carrier").fill("DHL")
     staff_page.get_by_label("Tracking number").fill("JD0146000012345")
-    staff_page.get_by_role("button", name="Dispatch", exact=True).click()
+    press(staff_page, staff_page.get_by_role("button", name="Dispatch", exact=True))
     expect(staff_page.locator("main")).to_contain_text(JobState.DISPATCHED.label)
     customer_sees(page, link, JobState.DISPATCHED, "DHL", "JD0146000012345")
 
@@ -134,14 +140,14 @@ def test_a_revised_file_sends_the_job_back_for_a_new_quote(page, staff_page, cat
     page.get_by_text("Upload a revised file").click()
     page.get_by_label("Which file does it replace?").select_option(index=0)
     page.get_by_label("Revised file").set_input_files(CUBE)
-    page.get_by_role("button", name="Upload revised file").click()
+    press(page, page.get_by_role("button", name="Upload revised file"))
     customer_sees(page, link, JobState.SUBMITTED)
     expect(page.get_by_role("button", name="Accept quote")).to_have_count(0)
 
     staff_page.reload()
     send_quote(staff_page, "9.00")
     customer_sees(page, link, JobState.QUOTED, "Your quote (version 2)", "18.00")
-    page.get_by_role("button", name="Accept quote").click()
+    press(page, page.get_by_role("button", name="Accept quote"))
     customer_sees(page, link, JobState.ACCEPTED)
 
 
@@ -152,7 +158,7 @@ def test_the_bureau_declines_a_request_before_quoting(page, staff_page, catalogu
     open_job(staff_page, job.reference)
     staff_page.get_by_text("Decline request…").click()
     staff_page.get_by_label("Reason for declining").fill("We cannot print overhangs this thin.")
-    staff_page.get_by_role("button", name="Decline request", exact=True).click()
+    press(staff_page, staff_page.get_by_role("button", name="Decline request", exact=True))
     expect(staff_page.locator("main")).to_contain_text(JobState.DECLINED.label)
     customer_sees(page, link, JobState.DECLINED, "We cannot print overhangs this thin.")
     expect(page.get_by_role("button", name="Cancel the job")).to_have_count(0)
@@ -169,7 +175,7 @@ def test_a_form_with_one_wrong_field_keeps_every_other_input(page, catalogue):
     page.get_by_label("Quantity").fill("7")
     page.get_by_label("Notes (optional)").fill("Matte finish.")
     page.get_by_label("Print files").set_input_files(CUBE)
-    page.get_by_role("button", name="Send request").click()
+    press(page, page.get_by_role("button", name="Send request"))
 
     expect(page.get_by_role("alert")).to_be_visible()
     email = page.get_by_label("Email address")
@@ -186,7 +192,7 @@ def test_a_form_with_one_wrong_field_keeps_every_other_input(page, catalogue):
 
     # Correcting the one field sends the request with the file received the first time.
     email.fill("cara@example.com")
-    page.get_by_role("button", name="Send request").click()
+    press(page, page.get_by_role("button", name="Send request"))
     expect(page.get_by_role("heading", name="Thank you: your request is in")).to_be_visible()
     job = the_job()
     assert (job.quantity, job.colour, job.customer_company) == (7, "white", "Cara Robotics")
