@@ -50,6 +50,7 @@ QUEUE_VARIANTS = [
     {"state": "quoted"},
     {"state": "in_production"},
     {"state": "all"},
+    {"state": "active", "sort": "reference"},
     {"q": "weber"},
     {"q": "robotics"},
     {"q": "PD-01234"},

@@ -5,10 +5,25 @@ from django.db.models import Prefetch, QuerySet
 from printdesk.files.models import FileVersion, JobFile
 from printdesk.jobs import lifecycle
 from printdesk.jobs.lifecycle import ActorKind, EventType, JobState
-from printdesk.jobs.models import LIVE_QUOTE, AuditEvent, Dispatch, Job, PrintRun, Quote, RunState
+from printdesk.jobs.models import (
+    LIVE_QUOTE,
+    AuditEvent,
+    Dispatch,
+    Job,
+    PrintRun,
+    Quote,
+    QuoteLine,
+    RunState,
+)
 
 # What a customer sees of the audit trail: the steps of their job, not the bureau's bookkeeping.
 CUSTOMER_EVENTS = lifecycle.CUSTOMER_NOTIFIED | {EventType.QUOTE_DECLINED}
+
+
+# A quote's lines come with their material in the same query.
+QUOTES_WITH_LINES = Quote.objects.prefetch_related(
+    Prefetch("lines", queryset=QuoteLine.objects.select_related("material"))
+)
 
 
 def summary_queryset() -> QuerySet[Job]:
@@ -37,7 +52,7 @@ def summary(job: Job) -> dict:
 def detail_queryset() -> QuerySet[Job]:
     return Job.objects.select_related("material").prefetch_related(
         Prefetch("files", queryset=JobFile.objects.prefetch_related("versions")),
-        Prefetch("quotes", queryset=Quote.objects.prefetch_related("lines__material")),
+        Prefetch("quotes", queryset=QUOTES_WITH_LINES),
         Prefetch("runs", queryset=PrintRun.objects.select_related("printer", "material")),
         Prefetch("audit_events", queryset=AuditEvent.objects.select_related("actor_user")),
         "notifications",
@@ -167,7 +182,7 @@ def detail(job: Job, actor_kind: ActorKind) -> dict:
 def customer_queryset() -> QuerySet[Job]:
     return Job.objects.select_related("material").prefetch_related(
         Prefetch("files", queryset=JobFile.objects.prefetch_related("versions")),
-        Prefetch("quotes", queryset=Quote.objects.prefetch_related("lines__material")),
+        Prefetch("quotes", queryset=QUOTES_WITH_LINES),
         Prefetch("audit_events", queryset=AuditEvent.objects.filter(event__in=CUSTOMER_EVENTS)),
     )
 

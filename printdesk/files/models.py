@@ -12,7 +12,7 @@ class JobFile(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["job", "id"]
+        ordering = ["job_id", "id"]
 
     def __str__(self) -> str:
         return self.name
@@ -30,7 +30,7 @@ class FileVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["job_file", "number"]
+        ordering = ["job_file_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["job_file", "number"], name="file_version_unique"),
         ]

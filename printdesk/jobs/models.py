@@ -108,7 +108,9 @@ class Quote(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["job", "-version"]
+        # By the job's id column, not "job": ordering by the relation would join every child
+        # query (prefetches included) to jobs_job only to sort by the job's own ordering.
+        ordering = ["job_id", "-version"]
         constraints = [
             models.UniqueConstraint(fields=["job", "version"], name="quote_version_unique"),
             models.UniqueConstraint(
@@ -140,7 +142,7 @@ class QuoteLine(models.Model):
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
 
     class Meta:
-        ordering = ["quote", "id"]
+        ordering = ["quote_id", "id"]
 
     @property
     def line_total(self) -> Decimal:
@@ -177,7 +179,7 @@ class PrintRun(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["job", "id"]
+        ordering = ["job_id", "id"]
 
 
 class DispatchMethod(models.TextChoices):
@@ -202,7 +204,7 @@ class Note(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["job", "created_at", "id"]
+        ordering = ["job_id", "created_at", "id"]
 
 
 class AuditEvent(models.Model):
@@ -220,7 +222,7 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["job", "id"]
+        ordering = ["job_id", "id"]
         # The desk's dashboard reads one kind of event over a recent time range (quotes sent,
         # dispatches in the last weeks): this keeps that a range scan at any table size.
         indexes = [models.Index(fields=["event", "created_at"], name="audit_event_time")]

@@ -40,7 +40,7 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["job", "id"]
+        ordering = ["job_id", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["audit_event", "audience"], name="notification_once_per_event"
