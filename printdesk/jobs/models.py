@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from printdesk.catalogue.models import Material, Printer
@@ -56,7 +57,8 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="job_created"),
             models.Index(fields=["state", "-created_at", "-id"], name="job_state_created"),
-            models.Index(fields=["customer_email"], name="job_email"),
+            # Addresses are matched case-insensitively (link recovery): index what is compared.
+            models.Index(Upper("customer_email"), name="job_email_upper"),
         ]
         constraints = [
             models.CheckConstraint(

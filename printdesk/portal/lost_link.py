@@ -11,7 +11,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Upper
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -74,7 +75,11 @@ def recoverable_jobs(email: str) -> QuerySet[Job]:
     """The address's open jobs and recently dispatched ones, newest first, at most MAX_JOBS."""
     recent = timezone.now() - RECENTLY_DISPATCHED
     wanted = Q(state__in=OPEN_STATES) | Q(state=JobState.DISPATCHED, state_changed_at__gte=recent)
-    jobs = Job.objects.filter(wanted, customer_email__iexact=email)
+    # UPPER(email) = UPPER(given), both sides by the database (SQLite's UPPER folds only
+    # ASCII), is what the job_email_upper index holds; iexact would be LIKE on SQLite.
+    jobs = Job.objects.alias(email_upper=Upper("customer_email")).filter(
+        wanted, email_upper=Upper(Value(email))
+    )
     return jobs.order_by("-created_at", "-id")[:MAX_JOBS]
 
 
