@@ -494,6 +494,7 @@ class Command(BaseCommand):
                 notes=spec.notes,
             )
             spec.story(job, cast)
+            job.refresh_from_db(fields=["state"])  # the story moved it on through its own copy
             links.append((job, actions.customer_link(secret)))
         return links
 
