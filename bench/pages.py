@@ -166,14 +166,15 @@ def _wait_until_up(port: int, server: subprocess.Popen) -> None:
     raise SystemExit("bench: gunicorn did not answer within 60 s")
 
 
-def _queue_latencies(port: int, cookie: str, rounds: int) -> list[float]:
-    timings = []
+def _queue_latencies(port: int, cookie: str, rounds: int) -> dict[str, list[float]]:
+    """Milliseconds per request, by variant."""
+    timings: dict[str, list[float]] = {urlencode(v) or "default": [] for v in QUEUE_VARIANTS}
     for _ in range(rounds):
         for variant in QUEUE_VARIANTS:
             path = "/desk/?" + urlencode(variant)
             started = time.perf_counter()
             status, _ = _request(port, path, cookie)
-            timings.append((time.perf_counter() - started) * 1000)
+            timings[urlencode(variant) or "default"].append((time.perf_counter() - started) * 1000)
             assert status == 200, (path, status)
     return timings
 
@@ -264,7 +265,10 @@ def main() -> None:
         _wait_until_up(port, server)
         cookie = _log_in(port)
         _queue_latencies(port, cookie, 1)  # warm both workers' caches and connections
-        timings = _queue_latencies(port, cookie, args.rounds)
+        by_variant = _queue_latencies(port, cookie, args.rounds)
+        slowest = {name: round(max(ms), 1) for name, ms in by_variant.items()}
+        print(f"bench: queue page, slowest ms by variant: {slowest}", flush=True)
+        timings = [ms for variant in by_variant.values() for ms in variant]
         p95 = statistics.quantiles(timings, n=20)[-1]
         status_path = f"/j/{setup['secret']}/"
         assert _request(port, status_path)[0] == 200

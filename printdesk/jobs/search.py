@@ -6,9 +6,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from printdesk.jobs import search_index
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job, Note, PrintRun, parse_reference
 
@@ -78,17 +81,32 @@ def matching(search: JobSearch) -> QuerySet[Job]:
     return jobs
 
 
+JOBS_MATCHING = "SELECT rowid FROM jobs_job_search WHERE jobs_job_search MATCH %s"
+NOTES_MATCHING = (
+    "SELECT job_id FROM jobs_note WHERE id IN "
+    "(SELECT rowid FROM jobs_note_search WHERE jobs_note_search MATCH %s)"
+)
+
+
 def _text_match(text: str) -> Q:
     """Reference (PD-00042, pd42, 42), customer name, company, email, the request's notes and
     the bureau's internal notes."""
-    noted = Note.objects.filter(body__icontains=text).values("job_id")
-    match = (
-        Q(customer_name__icontains=text)
-        | Q(customer_email__icontains=text)
-        | Q(customer_company__icontains=text)
-        | Q(notes__icontains=text)
-        | Q(pk__in=noted)
-    )
+    if connection.vendor == "sqlite" and len(text) >= search_index.SHORTEST:
+        # The same substring question, answered by the trigram index (search_index.py). The
+        # SQL is constant; the term is a bound parameter, quoted as one FTS phrase.
+        term = search_index.phrase(text)
+        in_jobs = RawSQL(JOBS_MATCHING, [term])  # noqa: S611
+        in_notes = RawSQL(NOTES_MATCHING, [term])  # noqa: S611
+        match = Q(pk__in=in_jobs) | Q(pk__in=in_notes)
+    else:
+        noted = Note.objects.filter(body__icontains=text).values("job_id")
+        match = (
+            Q(customer_name__icontains=text)
+            | Q(customer_email__icontains=text)
+            | Q(customer_company__icontains=text)
+            | Q(notes__icontains=text)
+            | Q(pk__in=noted)
+        )
     number = parse_reference(text)
     if number is not None:
         match |= Q(pk=number)
