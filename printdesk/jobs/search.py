@@ -51,8 +51,9 @@ def _day_start(day: date) -> datetime | None:
         return None
 
 
-def matching(search: JobSearch) -> QuerySet[Job]:
-    """The jobs the search finds, unordered."""
+def matching(search: JobSearch, *, counting: bool = False) -> QuerySet[Job]:
+    """The jobs the search finds, unordered: for listing in some order, or (`counting`) for
+    counting them all, which SQLite plans differently (see _with_text)."""
     jobs = Job.objects.all()
     if search.states:
         jobs = jobs.filter(state__in=list(search.states))
@@ -77,40 +78,52 @@ def matching(search: JobSearch) -> QuerySet[Job]:
         jobs = jobs.filter(pk__in=on_printer)
     text = search.text.strip()
     if text:
-        jobs = jobs.filter(_text_match(text))
+        jobs = _with_text(jobs, text, counting=counting)
     return jobs
 
 
-JOBS_MATCHING = "SELECT rowid FROM jobs_job_search WHERE jobs_job_search MATCH %s"
-NOTES_MATCHING = (
-    "SELECT job_id FROM jobs_note WHERE id IN "
+# One list of job ids, so SQLite can start from it instead of testing every job against
+# several conditions: the jobs whose own columns match, and those with a matching note.
+# UNION ALL: IN ignores repeats, so sorting them out first would be wasted work.
+MATCHING_IDS = (
+    "SELECT rowid FROM jobs_job_search WHERE jobs_job_search MATCH %s "
+    "UNION ALL SELECT job_id FROM jobs_note WHERE id IN "
     "(SELECT rowid FROM jobs_note_search WHERE jobs_note_search MATCH %s)"
 )
 
 
-def _text_match(text: str) -> Q:
-    """Reference (PD-00042, pd42, 42), customer name, company, email, the request's notes and
-    the bureau's internal notes."""
+def _with_text(jobs: QuerySet[Job], text: str, *, counting: bool) -> QuerySet[Job]:
+    """Jobs matching `text`: reference (PD-00042, pd42, 42), customer name, company, email, the
+    request's notes and the bureau's internal notes."""
+    number = parse_reference(text)
     if connection.vendor == "sqlite" and len(text) >= search_index.SHORTEST:
         # The same substring question, answered by the trigram index (search_index.py). The
-        # SQL is constant; the term is a bound parameter, quoted as one FTS phrase.
+        # SQL is constant; the term and the reference are bound parameters, the term quoted
+        # as one FTS phrase.
         term = search_index.phrase(text)
-        in_jobs = RawSQL(JOBS_MATCHING, [term])  # noqa: S611
-        in_notes = RawSQL(NOTES_MATCHING, [term])  # noqa: S611
-        match = Q(pk__in=in_jobs) | Q(pk__in=in_notes)
-    else:
-        noted = Note.objects.filter(body__icontains=text).values("job_id")
-        match = (
-            Q(customer_name__icontains=text)
-            | Q(customer_email__icontains=text)
-            | Q(customer_company__icontains=text)
-            | Q(notes__icontains=text)
-            | Q(pk__in=noted)
-        )
-    number = parse_reference(text)
+        sql, params = MATCHING_IDS, [term, term]
+        if number is not None:
+            sql = f"{sql} UNION ALL SELECT CAST(%s AS INTEGER)"
+            params.append(str(number))
+        ids = RawSQL(sql, params)  # noqa: S611
+        if counting:  # start from the matches and fetch each by its id
+            return jobs.filter(pk__in=ids)
+        # For a page, walk the sort order's index and test each job against the matching
+        # ids, stopping at the end of the page. Compared as `id + 0`, which no index serves,
+        # so SQLite cannot choose to fetch and sort every match first (at 100,000 jobs: 60 ms
+        # instead of 284 when most jobs match, 3 instead of 28 for a common name).
+        return jobs.alias(scanned_id=F("id") + 0).filter(scanned_id__in=ids)
+    noted = Note.objects.filter(body__icontains=text).values("job_id")
+    match = (
+        Q(customer_name__icontains=text)
+        | Q(customer_email__icontains=text)
+        | Q(customer_company__icontains=text)
+        | Q(notes__icontains=text)
+        | Q(pk__in=noted)
+    )
     if number is not None:
         match |= Q(pk=number)
-    return match
+    return jobs.filter(match)
 
 
 def ordered(jobs: QuerySet[Job], sort: str) -> QuerySet[Job]:
@@ -128,7 +141,7 @@ def ordered(jobs: QuerySet[Job], sort: str) -> QuerySet[Job]:
 
 def count_by_state(search: JobSearch) -> dict[str, int]:
     """How many jobs the search finds in each state (whatever its `states`), in one query."""
-    jobs = matching(replace(search, states=())).order_by()
+    jobs = matching(replace(search, states=()), counting=True).order_by()
     if search.text or search.material is not None or search.printer is not None:
         # One count per state over the rows the filter finds. A GROUP BY would make SQLite
         # walk the state index and fetch every row from it, several times slower than the
