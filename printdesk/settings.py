@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "printdesk.security",
     "printdesk.portal",
     "printdesk.desk",
+    "printdesk.uploads",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,17 @@ MAX_FILE_BYTES = envint("PRINTDESK_MAX_FILE_BYTES", 2 * 1024**3)
 MAX_FILES_PER_JOB = envint("PRINTDESK_MAX_FILES_PER_JOB", 20)
 ALLOWED_FILE_EXTENSIONS = ("stl", "3mf", "obj", "step", "stp")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024**2  # larger request files spool to a temporary file
+# All of one job's files together, in bytes (default 10 GiB).
+MAX_JOB_BYTES = envint("PRINTDESK_MAX_JOB_BYTES", 10 * 1024**3)
+# A 3MF is a zip: refuse one whose parts would inflate beyond this many bytes in all, or by more
+# than this ratio (a zip bomb), before anything parses it.
+MAX_3MF_UNCOMPRESSED_BYTES = envint("PRINTDESK_MAX_3MF_UNCOMPRESSED_BYTES", 4 * 1024**3)
+MAX_ZIP_RATIO = envint("PRINTDESK_MAX_ZIP_RATIO", 200)
+
+# Resumable uploads (tus, under /uploads/): how long an unfinished upload is kept before the
+# worker removes it, and how long the upload token a request form hands out stays valid.
+UPLOAD_EXPIRY_HOURS = envint("PRINTDESK_UPLOAD_EXPIRY_HOURS", 24)
+UPLOAD_TOKEN_MAX_AGE = envint("PRINTDESK_UPLOAD_TOKEN_MAX_AGE", 12 * 3600)
 
 
 def _email(url: str) -> dict:

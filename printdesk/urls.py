@@ -9,5 +9,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin_site.urls),  # admins only: see printdesk/accounts/admin_site.py
     path("desk/", include("printdesk.desk.urls")),
+    path("uploads/", include("printdesk.uploads.urls")),
     path("", include("printdesk.portal.urls")),
 ]

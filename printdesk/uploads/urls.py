@@ -1,0 +1,7 @@
+"""Placeholder: the tus endpoints arrive with their views."""
+
+from django.urls import URLPattern
+
+app_name = "uploads"
+
+urlpatterns: list[URLPattern] = []
