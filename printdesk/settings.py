@@ -118,10 +118,76 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
 
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+
+def _s3_storage() -> dict:
+    """django-storages' S3Storage for AWS S3 or any S3-compatible endpoint (MinIO, R2, moto)."""
+    from boto3.s3.transfer import TransferConfig
+    from django.core.exceptions import ImproperlyConfigured
+
+    bucket = envstr("PRINTDESK_S3_BUCKET", "")
+    if not bucket:
+        raise ImproperlyConfigured("PRINTDESK_STORAGE=s3 needs PRINTDESK_S3_BUCKET.")
+    chunk = envint("PRINTDESK_S3_MULTIPART_CHUNK_BYTES", 8 * 1024**2)
+    threshold = envint("PRINTDESK_S3_MULTIPART_THRESHOLD_BYTES", 8 * 1024**2)
+    if chunk < 5 * 1024**2:
+        # S3 refuses parts under 5 MiB (all but the last part).
+        raise ImproperlyConfigured("PRINTDESK_S3_MULTIPART_CHUNK_BYTES must be at least 5 MiB.")
+    concurrency = envint("PRINTDESK_S3_MAX_CONCURRENCY", 4)
+    if concurrency < 1:
+        raise ImproperlyConfigured("PRINTDESK_S3_MAX_CONCURRENCY must be at least 1.")
+    addressing = envstr("PRINTDESK_S3_ADDRESSING_STYLE", "auto")
+    if addressing not in ("auto", "path", "virtual"):
+        raise ImproperlyConfigured("PRINTDESK_S3_ADDRESSING_STYLE must be auto, path or virtual.")
+    transfer = TransferConfig(
+        multipart_threshold=threshold, multipart_chunksize=chunk, max_concurrency=concurrency
+    )
+    # Parts are read into memory before they are sent: this bounds one upload's buffers to
+    # concurrency x chunk size (32 MiB by default) instead of boto3's 10 chunks.
+    transfer.max_in_memory_upload_chunks = concurrency
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": envstr("PRINTDESK_S3_ENDPOINT_URL", "") or None,
+        "region_name": envstr("PRINTDESK_S3_REGION", "") or None,
+        # "path" for MinIO and most self-hosted endpoints; "auto" lets boto3 choose.
+        "addressing_style": addressing,
+        "location": envstr("PRINTDESK_S3_PREFIX", "").strip("/"),
+        # Final files are immutable: a key is generated once and never written again, and
+        # should one ever exist already the new file gets a new name instead.
+        "file_overwrite": False,
+        "default_acl": None,  # private: the bucket's own policy, never public-read
+        "querystring_auth": True,  # any URL made is signed; downloads stream through Django
+        "custom_domain": None,
+        "transfer_config": transfer,
+        # A download is fetched into a temporary file that moves to disk beyond this size.
+        "max_memory_size": envint("PRINTDESK_S3_MAX_MEMORY_BYTES", 8 * 1024**2),
+    }
+    # Without keys, boto3's own chain applies (AWS_* variables, instance or task roles).
+    access_key = envstr("PRINTDESK_S3_ACCESS_KEY_ID", "")
+    if access_key:
+        options["access_key"] = access_key
+        options["secret_key"] = envstr("PRINTDESK_S3_SECRET_ACCESS_KEY", "")
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+def _storages() -> dict:
+    """Print files on local disk under MEDIA_ROOT, or in a bucket when PRINTDESK_STORAGE=s3."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    kind = envstr("PRINTDESK_STORAGE", "local").lower()
+    if kind == "local":
+        # No location option: FileSystemStorage follows MEDIA_ROOT (and tests that move it).
+        default = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    elif kind == "s3":
+        default = _s3_storage()
+    else:
+        raise ImproperlyConfigured(f"PRINTDESK_STORAGE must be local or s3; got {kind!r}.")
+    return {
+        "default": default,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+STORAGES = _storages()
 
 # Upload limits until resumable uploads arrive (issue 4): per file, in bytes.
 MAX_FILE_BYTES = envint("PRINTDESK_MAX_FILE_BYTES", 2 * 1024**3)
