@@ -1,7 +1,11 @@
-"""Placeholder: the tus endpoints arrive with their views."""
+from django.urls import path
 
-from django.urls import URLPattern
+from printdesk.uploads import views
 
 app_name = "uploads"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.collection, name="collection"),
+    path("<uuid:upload_id>/", views.upload, name="upload"),
+    path("<uuid:upload_id>/status", views.status, name="status"),
+]

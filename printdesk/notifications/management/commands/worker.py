@@ -1,7 +1,8 @@
 """`manage.py worker`: the background worker. Drains the notification outbox until stopped.
 
 Once an hour (and once per `--once` run) it also does the housekeeping: request-form drafts
-nobody submitted and rate-limit counters of windows long past are deleted.
+nobody submitted, rate-limit counters of windows long past and expired resumable uploads (with
+their partial files) are deleted.
 
 Stops cleanly on SIGTERM or Ctrl-C: the batch in hand is finished, nothing is abandoned
 half-sent (a row it could not finish is taken back by another worker when its lease ends).
@@ -18,6 +19,7 @@ from django.db import close_old_connections
 from printdesk.files.storage import prune_drafts
 from printdesk.notifications import sender
 from printdesk.security import ratelimit
+from printdesk.uploads.actions import prune_expired
 
 HOUSEKEEPING_SECONDS = 3600
 log = logging.getLogger(__name__)
@@ -51,13 +53,14 @@ class Command(BaseCommand):
 
     def _housekeeping(self) -> None:
         try:
-            drafts, counters = prune_drafts(), ratelimit.prune()
+            drafts, counters, uploads = prune_drafts(), ratelimit.prune(), prune_expired()
         except Exception:  # sending email matters more: try again in an hour
             log.exception("worker: housekeeping failed")
             return
-        if drafts or counters:
+        if drafts or counters or uploads:
             self.stdout.write(
-                f"worker: pruned {drafts} draft upload(s), {counters} rate-limit counter(s)"
+                f"worker: pruned {drafts} draft upload(s), {counters} rate-limit counter(s), "
+                f"{uploads} expired resumable upload(s)"
             )
 
     def _stop(self, signum, frame) -> None:

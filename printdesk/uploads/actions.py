@@ -1,0 +1,272 @@
+"""The tus upload actions: create, append, recover, finish, terminate, prune.
+
+The views parse headers and call these; each raises a TusError that names its status code.
+"""
+
+import base64
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from printdesk.files.models import DraftUpload
+from printdesk.files.storage import discard_drafts, extension, sanitise_filename, store_upload
+from printdesk.jobs.errors import InvalidInput
+from printdesk.uploads import chunks
+from printdesk.uploads.auth import Uploader
+from printdesk.uploads.models import OwnerKind, TusUpload, UploadState
+
+# Read the request body in pieces this size: memory stays flat whatever the chunk size.
+READ_BYTES = 64 * 1024
+
+
+class TusError(Exception):
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Gone(TusError):
+    status = 410
+
+
+class TooLarge(TusError):
+    status = 413
+
+
+class UnsupportedType(TusError):
+    status = 415
+
+
+class OffsetMismatch(TusError):
+    status = 409
+
+
+class Locked(TusError):
+    status = 423
+
+
+class ChecksumMismatch(TusError):
+    status = 460
+
+
+@dataclass(frozen=True)
+class Checksum:
+    algorithm: str
+    digest: bytes
+
+    @classmethod
+    def parse(cls, header: str) -> "Checksum":
+        algorithm, _, encoded = header.strip().partition(" ")
+        if algorithm.lower() != "sha1":
+            raise TusError(f"Checksum algorithm {algorithm!r} is not supported; use sha1.")
+        try:
+            digest = base64.b64decode(encoded.strip(), validate=True)
+        except ValueError as error:
+            raise TusError("Upload-Checksum is not valid base64.") from error
+        return cls("sha1", digest)
+
+
+def check_new_file(*, filename: str, length: int) -> str:
+    """The sanitised name, if a file so named and so long could be stored at all."""
+    if length > settings.MAX_FILE_BYTES:
+        raise TooLarge(f"{filename or 'The file'} is larger than the limit per file.")
+    name = sanitise_filename(filename)
+    if extension(name) not in settings.ALLOWED_FILE_EXTENSIONS:
+        allowed = ", ".join(f".{e}" for e in settings.ALLOWED_FILE_EXTENSIONS)
+        raise UnsupportedType(f"{name}: only {allowed} files can be printed.")
+    if length == 0:
+        raise TusError(f"{name} is empty.")
+    return name
+
+
+def create_upload(*, uploader: Uploader, filename: str, length: int) -> TusUpload:
+    """Check the announced name and size, then record the upload and make its partial file."""
+    name = check_new_file(filename=filename, length=length)
+    owner: dict[str, Any]
+    if uploader.draft_token_hash:
+        owner = {"owner_kind": OwnerKind.DRAFT, "draft_token_hash": uploader.draft_token_hash}
+    elif uploader.job is not None:
+        owner = {"owner_kind": OwnerKind.JOB, "job": uploader.job}
+    else:
+        owner = {"owner_kind": OwnerKind.STAFF, "user_id": uploader.user_id}
+    upload = TusUpload.objects.create(
+        filename=name,
+        length=length,
+        expires_at=timezone.now() + timedelta(hours=settings.UPLOAD_EXPIRY_HOURS),
+        **owner,
+    )
+    chunks.create(str(upload.uuid))
+    return upload
+
+
+def check_alive(upload: TusUpload) -> None:
+    if upload.state == UploadState.UPLOADING and upload.expires_at <= timezone.now():
+        raise Gone("This upload has expired; start it again.")
+
+
+def append(
+    *,
+    upload: TusUpload,
+    offset: int,
+    read: Callable[[int], bytes],
+    content_length: int,
+    checksum: Checksum | None,
+) -> TusUpload:
+    """Write one PATCH body at `offset`, then finish the upload if that was the last byte.
+
+    1. Lock the partial file (Busy -> 423) and re-read the offset under the lock.
+    2. Refuse a wrong offset (409) or a body past the announced length (413) before reading.
+    3. Cut the file back to the recorded offset (bytes a crashed request left behind).
+    4. Stream the body in; on a checksum mismatch cut it off again (460).
+    5. Sync, record the new offset; at the end, hand the file to store_upload.
+    """
+    check_alive(upload)
+    if upload.state != UploadState.UPLOADING:
+        raise OffsetMismatch("This upload is already complete.")
+    try:
+        with chunks.writer(str(upload.uuid)) as writer:
+            upload.refresh_from_db()
+            if offset != upload.offset:
+                raise OffsetMismatch(f"The upload is at offset {upload.offset}, not {offset}.")
+            if offset + content_length > upload.length:
+                raise TooLarge("The body goes past the upload's announced length.")
+            writer.truncate(upload.offset)
+            received = _stream_in(writer, read, content_length, checksum, start=offset)
+            writer.sync()
+            upload.offset = offset + received
+            TusUpload.objects.filter(pk=upload.pk, offset=offset).update(offset=upload.offset)
+            if upload.offset == upload.length:
+                _finish(upload)
+    except chunks.Busy as error:
+        raise Locked("Another request is writing to this upload.") from error
+    except (FileNotFoundError, TusUpload.DoesNotExist):  # terminated or pruned meanwhile
+        raise Gone("This upload is gone; start it again.") from None
+    return upload
+
+
+def _stream_in(
+    writer: chunks.Writer,
+    read: Callable[[int], bytes],
+    content_length: int,
+    checksum: Checksum | None,
+    *,
+    start: int,
+) -> int:
+    digest = hashlib.sha1(usedforsecurity=False)
+    received = 0
+    while received < content_length:
+        try:
+            data = read(min(READ_BYTES, content_length - received))
+        except OSError:  # the client went away: keep what arrived (unless it is checksummed)
+            break
+        if not data:
+            break
+        writer.write(data)
+        digest.update(data)
+        received += len(data)
+    if checksum is not None and (received < content_length or digest.digest() != checksum.digest):
+        writer.truncate(start)
+        raise ChecksumMismatch("The chunk does not match its Upload-Checksum; send it again.")
+    return received
+
+
+def recover(upload: TusUpload) -> TusUpload:
+    """Reconcile the recorded offset with the partial file, unless a request is writing now.
+
+    A process killed mid-chunk leaves bytes past the offset: they are cut off. A file shorter
+    than the offset (lost on a crash before it reached the disk) lowers the offset to match.
+    An upload whose last byte arrived but was never finished is finished here.
+    """
+    check_alive(upload)
+    if upload.state != UploadState.UPLOADING:
+        return upload
+    try:
+        with chunks.writer(str(upload.uuid)) as writer:
+            upload.refresh_from_db()
+            real = writer.size()
+            if real > upload.offset:
+                writer.truncate(upload.offset)
+            elif real < upload.offset:
+                TusUpload.objects.filter(pk=upload.pk, offset=upload.offset).update(offset=real)
+                upload.offset = real
+            if upload.state == UploadState.UPLOADING and upload.offset == upload.length:
+                _finish(upload)
+    except chunks.Busy:
+        pass  # a PATCH holds it: the recorded offset is what the client may resume from
+    except (FileNotFoundError, TusUpload.DoesNotExist):  # terminated or pruned meanwhile
+        raise Gone("This upload is gone; start it again.") from None
+    return upload
+
+
+def _finish(upload: TusUpload) -> None:
+    """Run the file checks and store the file; record the result on the upload.
+
+    Called with the partial file locked. The partial file goes either way: a stored file is
+    now in storage, a refused one is useless.
+    """
+    name = str(upload.uuid)
+    try:
+        with chunks.open_finished(name) as handle:
+            stored = store_upload(File(handle, name=upload.filename), field="file")
+    except InvalidInput as error:
+        upload.state, upload.refusal = UploadState.REFUSED, error.message
+        upload.save(update_fields=["state", "refusal"])
+    else:
+        with transaction.atomic():
+            if upload.owner_kind == OwnerKind.DRAFT:
+                upload.draft = DraftUpload.objects.create(
+                    token_hash=upload.draft_token_hash,
+                    blob=stored.key,
+                    original_name=stored.original_name,
+                    size=stored.size,
+                    sha256=stored.sha256,
+                )
+            upload.state, upload.completed_at = UploadState.COMPLETE, timezone.now()
+            upload.stored_key, upload.sha256 = stored.key, stored.sha256
+            upload.save(update_fields=["state", "completed_at", "stored_key", "sha256", "draft"])
+    chunks.delete(name)
+
+
+def terminate(upload: TusUpload) -> None:
+    """tus termination: forget the upload. A finished draft is taken off the request form too
+    (unless a submitted job has already claimed it: a job's files are never deleted here)."""
+    name = str(upload.uuid)
+    if upload.state == UploadState.UPLOADING:
+        try:
+            with chunks.writer(name):
+                chunks.delete(name)
+        except chunks.Busy as error:
+            raise Locked("Another request is writing to this upload.") from error
+        except FileNotFoundError:
+            pass
+    if upload.draft is not None:
+        discard_drafts([upload.draft])
+    upload.delete()
+
+
+def prune_expired() -> int:
+    """Housekeeping: delete expired uploads that never finished, with their partial files.
+
+    Finished uploads are kept until they expire too, then only their rows go: the stored file
+    belongs to a draft or a job by then.
+    """
+    pruned = 0
+    for upload in TusUpload.objects.filter(expires_at__lte=timezone.now()).iterator():
+        try:
+            with chunks.writer(str(upload.uuid)):
+                chunks.delete(str(upload.uuid))
+        except chunks.Busy:
+            continue  # someone is still writing: next hour
+        except FileNotFoundError:
+            pass
+        pruned += TusUpload.objects.filter(pk=upload.pk).delete()[0]
+    return pruned
