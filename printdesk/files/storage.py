@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from printdesk.files.checks import check_content
 from printdesk.files.models import DraftUpload, FileVersion
 from printdesk.jobs.errors import InvalidInput
 
@@ -43,10 +44,12 @@ def extension(name: str) -> str:
 
 
 def store_upload(upload: File, field: str = "files") -> StoredFile:
-    """Check an uploaded file's name and size, hash it and save it under a new key.
+    """Check an uploaded file's name, size and content, hash it and save it under a new key.
 
-    Called before the action's transaction: a refused action leaves an unreferenced blob,
-    never a job pointing at a missing one.
+    The content check (files/checks.py) reads only what it needs and runs before anything is
+    saved, so a refused file leaves nothing in storage. Called before the action's
+    transaction: a refused action leaves an unreferenced blob, never a job pointing at a
+    missing one.
     """
     original = sanitise_filename(upload.name or "")
     ext = extension(original)
@@ -58,6 +61,7 @@ def store_upload(upload: File, field: str = "files") -> StoredFile:
         raise InvalidInput(f"{original} is empty.", field=field)
     if size > settings.MAX_FILE_BYTES:
         raise InvalidInput(f"{original} is larger than the limit per file.", field=field)
+    check_content(upload, ext, name=original, field=field)
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)

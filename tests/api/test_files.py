@@ -1,8 +1,8 @@
 """Print files through the API: revisions by customer and staff, what uploads are refused, and
 downloads that give back exactly what was uploaded.
 
-Today an upload is checked for its extension, emptiness and size; its content (is it a mesh at
-all?) is checked later, by mesh analysis. The tests for content checks are marked xfail.
+An upload is checked for its extension, emptiness, size and content (is it an STL, a 3MF, an
+OBJ or a STEP file at all?) before anything is stored: see docs/files.md and tests/files/.
 """
 
 import hashlib
@@ -17,8 +17,14 @@ from tests.conftest import SAMPLES, sample_upload, stl_upload
 
 GOOD_SAMPLES = ["20mm-xyz-cube.stl", "3mf/box.3mf", "rabbit.obj", "unit_cube.STL", "counterX.3MF"]
 WRONG_EXTENSION = ["README.md", "LICENSE-trimesh-models.md", "3mf/LICENSE-3mf-samples"]
-# Right extension, wrong content: refused once mesh analysis checks content.
-BROKEN_CONTENT = ["empty.stl", "3mf/MUSTFAIL_Chapter3.4a_MoreThanOneModel.3mf"]
+# Right extension, wrong content: refused by the content checks, with what is wrong.
+BROKEN_CONTENT = {
+    "empty.stl": "empty.stl has no triangles: there is nothing to print.",
+    "3mf/MUSTFAIL_Chapter3.4a_MoreThanOneModel.3mf": (
+        "MUSTFAIL_Chapter3.4a_MoreThanOneModel.3mf is damaged: its part 3D/3dmodel.model is "
+        "not valid XML (junk after document element, line 88). Please export it again."
+    ),
+}
 
 
 def _sha256(data: bytes) -> str:
@@ -117,16 +123,18 @@ def test_a_broken_mesh_never_crashes_an_upload(make_job, uploader, sample):
     assert response.status_code in (201, 422)  # and, as always, never a 5xx
 
 
-@pytest.mark.xfail(strict=True, reason="content checks come with mesh analysis (files/)")
 @pytest.mark.parametrize("sample", BROKEN_CONTENT)
 def test_a_broken_mesh_is_refused_clearly(make_job, uploader, sample):
     job, secret = make_job()
-    before = snapshot(job)
+    before, blobs = snapshot(job), _stored_blobs()
 
     response = uploader(job, secret, {"file": sample_upload(sample)})
 
     assert response.status_code == 422
+    assert response.json()["message"] == BROKEN_CONTENT[sample]
+    assert response.json()["field"] == "file"
     assert snapshot(job) == before
+    assert _stored_blobs() == blobs
 
 
 def test_an_upload_without_a_file_is_a_422(make_job, uploader):
