@@ -482,15 +482,16 @@ def revise_file(
     *,
     job: Job,
     actor: Actor,
-    upload: File,
+    upload: File | StoredFile,
     job_file_id: int | None = None,
     expected_version: int | None = None,
 ) -> FileVersion:
     """Add a version of a file (or a new file). After a quote, the job goes back for re-quoting.
 
+    `upload` is an upload, stored here, or a file already stored (a finished resumable upload).
     The live quote, if any, is superseded and can no longer be accepted.
     """
-    stored = store_upload(upload, field="file")
+    stored = upload if isinstance(upload, StoredFile) else store_upload(upload, field="file")
     with _acting(job):
         transition, old = _claim(job, Action.REVISE_FILE, actor, expected_version)
         if job_file_id is None:

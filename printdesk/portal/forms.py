@@ -98,7 +98,15 @@ class CancelForm(VersionForm):
 class ReviseForm(VersionForm):
     # Empty: a new file; otherwise the id of the job's file this is a new version of.
     file_id = forms.IntegerField(required=False)
+    # The file itself (the plain form), or the id of a finished resumable upload (the uploader).
     file = forms.FileField(
+        required=False,
         allow_empty_file=True,  # the action says "is empty" in its own words
-        error_messages={"required": "Choose the revised file."},
     )
+    upload_id = forms.UUIDField(required=False)
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if not data.get("file") and not data.get("upload_id") and "upload_id" not in self.errors:
+            self.add_error("file", "Choose the revised file.")
+        return data

@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
 from printdesk.catalogue.models import Material
@@ -33,6 +34,7 @@ from printdesk.portal.fields import fields, form_errors
 from printdesk.portal.forms import REQUEST_FIELDS, RequestForm
 from printdesk.portal.private import private_page
 from printdesk.security import ratelimit
+from printdesk.uploads.auth import issue_draft_token
 
 SUBMITTED = "portal_submitted"  # session key: the last request sent from this browser
 SHOW_LINK_FOR = 3600  # seconds the confirmation page keeps showing the link
@@ -41,6 +43,8 @@ TOO_MANY = (
     "Too many requests from here in a short time. Please wait a while and send it again: "
     "everything you entered is still below."
 )
+# What the browser uploader (static/printdesk/uploader.js) sends in one PATCH.
+UPLOAD_CHUNK_BYTES = 5 * 1024 * 1024
 HELP = {
     "customer_email": "We send the private link to your job here.",
     "quantity": "How many copies of the parts.",
@@ -197,5 +201,18 @@ def _render(
         "max_files": settings.MAX_FILES_PER_JOB,
         "extensions": ", ".join(f".{ext}" for ext in settings.ALLOWED_FILE_EXTENSIONS),
         "accept": ",".join(f".{ext}" for ext in settings.ALLOWED_FILE_EXTENSIONS),
+        "uploader": uploader_settings(),
+        "upload_token": issue_draft_token(token),
     }
     return render(request, "portal/request.html", context, status=status)
+
+
+def uploader_settings() -> dict[str, object]:
+    """What the browser uploader needs to know, for the form's data attributes."""
+    return {
+        "endpoint": reverse("uploads:collection"),
+        "chunk_bytes": UPLOAD_CHUNK_BYTES,
+        "max_bytes": settings.MAX_FILE_BYTES,
+        "max_files": settings.MAX_FILES_PER_JOB,
+        "extensions": " ".join(settings.ALLOWED_FILE_EXTENSIONS),
+    }

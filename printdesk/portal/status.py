@@ -7,16 +7,19 @@ to the page with a message; a page that is out of date is told so and shown fres
 
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.db import transaction
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from printdesk.api import present
 from printdesk.files.models import FileVersion
+from printdesk.files.storage import StoredFile
 from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.errors import Conflict, InvalidInput, NotAllowed
@@ -25,9 +28,12 @@ from printdesk.jobs.models import Job, QuoteStatus, hash_link_secret
 from printdesk.portal.fields import fields, form_errors
 from printdesk.portal.forms import CancelForm, DeclineQuoteForm, QuoteDecisionForm, ReviseForm
 from printdesk.portal.private import private_page
+from printdesk.portal.request_form import uploader_settings
 from printdesk.portal.wording import STATE_TEXT, timeline
+from printdesk.uploads.models import OwnerKind, TusUpload, UploadState
 
 CUSTOMER = Actor.customer()
+UPLOAD_GONE = "That upload is not there any more; please upload the file again."
 # Which inputs each form on the page shows (the hidden versions are not "typed").
 SHOWN = {"decline": ("reason",), "cancel": ("reason",), "revise": ("file_id", "file")}
 
@@ -132,19 +138,45 @@ def cancel(request: HttpRequest, secret: str) -> HttpResponse:
 def revise(request: HttpRequest, secret: str) -> HttpResponse:
     def act(job: Job, data: dict) -> str:
         quoted = job.state != JobState.SUBMITTED
-        version = actions.revise_file(
-            job=job,
-            actor=CUSTOMER,
-            upload=data["file"],
-            job_file_id=data["file_id"],
-            expected_version=data["expected_version"],
-        )
+        # One transaction: a finished upload is used up exactly when it becomes a version.
+        with transaction.atomic():
+            upload = data["file"] or _take_upload(job, data["upload_id"])
+            version = actions.revise_file(
+                job=job,
+                actor=CUSTOMER,
+                upload=upload,
+                job_file_id=data["file_id"],
+                expected_version=data["expected_version"],
+            )
         received = f"We received {version.original_name} (version {version.number})."
         if quoted:
             return f"{received} The bureau will send you a new quote for it."
         return f"{received} The bureau will take it into account in your quote."
 
     return _act(request, secret, ReviseForm, "revise", act)
+
+
+def _take_upload(job: Job, upload_id: UUID) -> StoredFile:
+    """The stored file of a finished upload through this job's link, used up here.
+
+    Its row is deleted in the caller's transaction, so an upload becomes one version only
+    (a second attempt finds nothing); a refused revision rolls back and leaves it usable.
+    """
+    found = TusUpload.objects.filter(uuid=upload_id, owner_kind=OwnerKind.JOB, job=job).first()
+    if found is None:
+        raise InvalidInput(UPLOAD_GONE, field="file")
+    if found.state == UploadState.REFUSED:
+        raise InvalidInput(found.refusal, field="file")
+    if found.state != UploadState.COMPLETE:
+        raise InvalidInput("That file has not finished uploading yet.", field="file")
+    if not TusUpload.objects.filter(pk=found.pk, state=UploadState.COMPLETE).delete()[0]:
+        raise InvalidInput(UPLOAD_GONE, field="file")
+    return StoredFile(
+        key=found.stored_key,
+        original_name=found.filename,
+        size=found.length,
+        sha256=found.sha256,
+    )
 
 
 def _act(
@@ -212,6 +244,7 @@ def _page(
         "requote": job.state != JobState.SUBMITTED,
         "dispatch": view["dispatch"],
         "accept": ",".join(f".{ext}" for ext in settings.ALLOWED_FILE_EXTENSIONS),
+        "uploader": uploader_settings(),
         **_forms(bound),
     }
     return render(request, "portal/status.html", context, status=status)

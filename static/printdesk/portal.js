@@ -40,6 +40,8 @@
 
   function sendOnce(form) {
     form.addEventListener("submit", function (event) {
+      // uploader.js holds a form back until its files have arrived.
+      if (form.hasAttribute("data-uploads-pending")) { event.preventDefault(); return; }
       if (form.getAttribute("data-sending")) { event.preventDefault(); return; }
       form.setAttribute("data-sending", "1");
       var button = form.querySelector("button[type=submit][data-busy-text]");
