@@ -5,6 +5,8 @@
 - `make_job(state=...)`: a job submitted by a customer and driven through real actions to the
   state asked for; returns (job, link secret)
 - `clock`: moves "now" forward, for quote expiry
+- `moto_endpoint`, `bucket`, `s3_storage`: a real S3 endpoint (moto's server) and print files
+  stored there (tests/s3.py)
 """
 
 from datetime import timedelta
@@ -19,6 +21,7 @@ from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.lifecycle import JobState
 from printdesk.lib.demo import box_stl, drive_to
+from tests.s3 import bucket, moto_endpoint, s3_storage  # noqa: F401  (fixtures for every suite)
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
 

@@ -4,7 +4,7 @@ import logging
 from datetime import date
 
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import File, Form, Query, Router, Status
 from ninja.errors import HttpError
@@ -28,6 +28,7 @@ from printdesk.api.schemas import (
     SortKey,
     Versioned,
 )
+from printdesk.files.downloads import MissingFile, file_response
 from printdesk.files.models import FileVersion
 from printdesk.jobs import actions, search
 from printdesk.jobs.actions import QuoteLineInput
@@ -176,12 +177,11 @@ def download_file(request: HttpRequest, reference: str, file_id: int, number: in
     job = _job(reference)
     version = get_object_or_404(FileVersion, job_file__pk=file_id, job_file__job=job, number=number)
     try:
-        handle = version.blob.open("rb")
-    except FileNotFoundError:
+        return file_response(version)
+    except MissingFile:
         # The record outlived its bytes (a storage restored without them): say so, loudly.
         log.error("%s: file version %s is missing from storage", job.reference, version.blob.name)
         raise HttpError(410, "This file version is missing from storage.") from None
-    return FileResponse(handle, as_attachment=True, filename=version.original_name)
 
 
 @router.post("/jobs/{reference}/start-production", response={200: JobDetailOut, **ERRORS})

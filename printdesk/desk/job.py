@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -41,6 +41,7 @@ from printdesk.desk.job_forms import (
     filled_rows,
     run_rows,
 )
+from printdesk.files.downloads import MissingFile, file_response
 from printdesk.files.models import FileVersion
 from printdesk.jobs import actions, lifecycle
 from printdesk.jobs.errors import Conflict, InvalidInput, NotAllowed
@@ -152,11 +153,10 @@ def file_download(request: HttpRequest, version_id: int) -> HttpResponseBase:
     """One stored version of a print file, as an attachment under its sanitised name."""
     version = get_object_or_404(FileVersion, pk=version_id)
     try:
-        handle = version.blob.open("rb")
-    except FileNotFoundError:
+        return file_response(version)
+    except MissingFile:
         log.error("file version %s is missing from storage (%s)", version.pk, version.blob.name)
         return HttpResponse("This file version is missing from storage.", status=410)
-    return FileResponse(handle, as_attachment=True, filename=version.original_name)
 
 
 # --- quoting ----------------------------------------------------------------------------------

@@ -11,13 +11,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import File
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
-from printdesk.files.models import DraftUpload
+from printdesk.files.models import DraftUpload, FileVersion
 from printdesk.files.storage import discard_drafts, extension, sanitise_filename, store_upload
 from printdesk.jobs.errors import InvalidInput
+from printdesk.jobs.models import Job
 from printdesk.uploads import chunks
 from printdesk.uploads.auth import Uploader
 from printdesk.uploads.models import OwnerKind, TusUpload, UploadState
@@ -88,9 +89,37 @@ def check_new_file(*, filename: str, length: int) -> str:
     return name
 
 
-def create_upload(*, uploader: Uploader, filename: str, length: int) -> TusUpload:
-    """Check the announced name and size, then record the upload and make its partial file."""
+def check_job_room(*, job: Job, length: int, name: str) -> None:
+    """Refuse (413) a file that would take the job past MAX_JOB_BYTES.
+
+    Counted: every stored version of the job's files, plus the uploads through its link that
+    are still in progress or finished but not yet attached (so parallel uploads cannot slip
+    past the limit together).
+    """
+    stored = FileVersion.objects.filter(job_file__job=job).aggregate(total=Sum("size"))["total"]
+    pending = TusUpload.objects.filter(
+        job=job, state__in=[UploadState.UPLOADING, UploadState.COMPLETE]
+    ).aggregate(total=Sum("length"))["total"]
+    used = (stored or 0) + (pending or 0)
+    if used + length > settings.MAX_JOB_BYTES:
+        raise TooLarge(
+            f"{name} does not fit: {job.reference} already holds {used:,} bytes of files, "
+            f"and a job may hold {settings.MAX_JOB_BYTES:,} bytes in all."
+        )
+
+
+def create_upload(
+    *, uploader: Uploader, filename: str, length: int, for_job: Job | None = None
+) -> TusUpload:
+    """Check the announced name and size, then record the upload and make its partial file.
+
+    `for_job` is the job an operator's upload is meant for (a customer's job link names its
+    own): the upload must then fit in the job's room too.
+    """
     name = check_new_file(filename=filename, length=length)
+    target = uploader.job or for_job
+    if target is not None:
+        check_job_room(job=target, length=length, name=name)
     owner: dict[str, Any]
     if uploader.draft_token_hash:
         owner = {"owner_kind": OwnerKind.DRAFT, "draft_token_hash": uploader.draft_token_hash}
@@ -161,7 +190,8 @@ def _stream_in(
     *,
     start: int,
 ) -> int:
-    digest = hashlib.sha1(usedforsecurity=False)
+    # Hashed only when the client sent a checksum: sha1 costs as much as the disk write.
+    digest = hashlib.sha1(usedforsecurity=False) if checksum is not None else None
     received = 0
     while received < content_length:
         try:
@@ -171,9 +201,14 @@ def _stream_in(
         if not data:
             break
         writer.write(data)
-        digest.update(data)
+        if digest is not None:
+            digest.update(data)
         received += len(data)
-    if checksum is not None and (received < content_length or digest.digest() != checksum.digest):
+    if (
+        checksum is not None
+        and digest is not None
+        and (received < content_length or digest.digest() != checksum.digest)
+    ):
         writer.truncate(start)
         raise ChecksumMismatch("The chunk does not match its Upload-Checksum; send it again.")
     return received
@@ -215,8 +250,8 @@ def _finish(upload: TusUpload) -> None:
     """
     name = str(upload.uuid)
     try:
-        with chunks.open_finished(name) as handle:
-            stored = store_upload(File(handle, name=upload.filename), field="file")
+        with chunks.open_finished(name, upload.filename) as finished:
+            stored = store_upload(finished, field="file")
     except InvalidInput as error:
         upload.state, upload.refusal = UploadState.REFUSED, error.message
         upload.save(update_fields=["state", "refusal"])

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
+from django.core.files.base import File
 
 
 class Busy(Exception):
@@ -75,10 +76,36 @@ def writer(name: str) -> Iterator[Writer]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def open_finished(name: str) -> BinaryIO:
-    """The complete partial file, for reading into final storage."""
-    return open(_path(name), "rb")
+class FinishedFile(File):
+    """The complete partial file, for store_upload.
+
+    It names a path the way Django's TemporaryUploadedFile does, so FileSystemStorage moves
+    that into place (a rename on the same filesystem) instead of copying a gigabyte; S3Storage
+    ignores the path and sends the bytes by multipart upload. The path is a second hard link
+    to the partial file: the partial file itself stays where it is until the upload is
+    recorded as complete, so a request looking at the upload meanwhile never finds it gone.
+    """
+
+    def __init__(self, path: Path, filename: str) -> None:
+        super().__init__(open(path, "rb"), name=filename)  # name: the display name
+        self.path = path
+
+    def temporary_file_path(self) -> str:
+        link = _finishing(self.path)
+        link.unlink(missing_ok=True)
+        os.link(self.path, link)
+        return str(link)
+
+
+def _finishing(path: Path) -> Path:
+    return path.with_name(path.name + ".finishing")
+
+
+def open_finished(name: str, filename: str) -> FinishedFile:
+    """The complete partial file, for store_upload (`filename` is the name it is stored as)."""
+    return FinishedFile(_path(name), filename)
 
 
 def delete(name: str) -> None:
     _path(name).unlink(missing_ok=True)
+    _finishing(_path(name)).unlink(missing_ok=True)  # left behind if storing it failed

@@ -19,9 +19,10 @@ from django.urls import reverse
 from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
+from printdesk.jobs.models import Job, parse_reference
 from printdesk.uploads import actions
 from printdesk.uploads.actions import Checksum, TusError
-from printdesk.uploads.auth import uploader_for
+from printdesk.uploads.auth import Uploader, uploader_for
 from printdesk.uploads.models import TusUpload
 
 TUS_VERSION = "1.0.0"
@@ -78,6 +79,19 @@ def _metadata(header: str) -> dict[str, str]:
     return pairs
 
 
+def _target_job(uploader: Uploader, metadata: dict[str, str]) -> Job | None:
+    """An operator may name the job a file is for (metadata `job`: its reference), so the
+    job's size limit is checked before any byte is sent."""
+    reference = metadata.get("job")
+    if not reference or uploader.user_id is None:
+        return None
+    pk = parse_reference(reference)
+    job = Job.objects.filter(pk=pk).first() if pk is not None else None
+    if job is None:
+        raise TusError(f"There is no job {reference}.")
+    return job
+
+
 def _checksum(request: HttpRequest) -> Checksum | None:
     header = request.headers.get("Upload-Checksum")
     return Checksum.parse(header) if header else None
@@ -127,7 +141,10 @@ def collection(request: HttpRequest) -> HttpResponse:
         return _response(401, "Send an Upload-Token, an X-Job-Link or a staff token.\n")
     metadata = _metadata(request.headers.get("Upload-Metadata", ""))
     upload = actions.create_upload(
-        uploader=uploader, filename=metadata.get("filename", ""), length=length
+        uploader=uploader,
+        filename=metadata.get("filename", ""),
+        length=length,
+        for_job=_target_job(uploader, metadata),
     )
     location = reverse("uploads:upload", args=[upload.uuid])
     content_length = _body_length(request)

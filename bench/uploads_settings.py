@@ -1,0 +1,5 @@
+"""bench/uploads.py's server settings: the project's own, routed through uploads_urls."""
+
+from printdesk.settings import *  # noqa: F403  (the project's settings, unchanged)
+
+ROOT_URLCONF = "uploads_urls"
