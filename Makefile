@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-migrations lock bench bench-pages screenshots clean venv
+.PHONY: run test lint format check-migrations lock bench bench-pages bench-uploads screenshots clean venv
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "printdesk needs Python 3.11 or newer; set PYTHON=python3.x")'
@@ -55,6 +55,10 @@ bench: venv
 ## bench-pages: the queue and status pages at 100,000 jobs, served by gunicorn
 bench-pages: venv
 	@$(PY) bench/pages.py
+
+## bench-uploads: 1 GiB over tus against one plain streaming upload, under gunicorn
+bench-uploads: venv
+	@$(PY) bench/uploads.py
 
 ## screenshots: the request form, status page, queue and job page at desktop and phone widths
 screenshots: venv

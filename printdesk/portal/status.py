@@ -13,11 +13,12 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from printdesk.api import present
+from printdesk.files.downloads import file_response
 from printdesk.files.models import FileVersion
 from printdesk.files.storage import StoredFile
 from printdesk.jobs import actions
@@ -76,15 +77,9 @@ def download(request: HttpRequest, secret: str, version_id: int) -> HttpResponse
     if version is None:
         return _refused(request, secret, "This job has no such file.", 404)
     try:
-        blob = version.blob.open("rb")
+        return file_response(version)
     except OSError:
         return _refused(request, secret, "This file cannot be read right now.", 503)
-    return FileResponse(
-        blob,
-        as_attachment=True,
-        filename=version.original_name,
-        content_type="application/octet-stream",
-    )
 
 
 @private_page
