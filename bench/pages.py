@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,8 @@ import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
+
+from serving import free_port, wait_until_up  # bench/serving.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
@@ -114,12 +115,6 @@ def prepare(jobs: int) -> None:
 # --- the parent: serve and measure -------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _request(port: int, path: str, cookie: str = "") -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -154,19 +149,6 @@ def _log_in(port: int) -> str:
     if response.status != 302 or session is None:
         raise SystemExit(f"bench: login failed ({response.status})")
     return f"sessionid={session.group(1)}; csrftoken={csrf_cookie}"
-
-
-def _wait_until_up(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("bench: gunicorn exited")
-        try:
-            if _request(port, "/healthz")[0] == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("bench: gunicorn did not answer within 60 s")
 
 
 def _queue_latencies(port: int, cookie: str, rounds: int) -> dict[str, list[float]]:
@@ -219,7 +201,7 @@ def main() -> None:
         return
 
     var_dir = tempfile.mkdtemp(prefix="printdesk-pages-")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
         DJANGO_SETTINGS_MODULE="printdesk.settings",
@@ -265,7 +247,7 @@ def main() -> None:
             env=env,
             cwd=ROOT,
         )
-        _wait_until_up(port, server)
+        wait_until_up(port, server)
         cookie = _log_in(port)
         _queue_latencies(port, cookie, 1)  # warm both workers' caches and connections
         by_variant = _queue_latencies(port, cookie, args.rounds)

@@ -33,7 +33,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -41,6 +40,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from serving import free_port, wait_until_up  # bench/serving.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(__file__).resolve().parent
@@ -69,12 +70,6 @@ def prepare() -> None:
 # --- the parent: serve and measure -------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def write_stl(path: Path, mib: int) -> str:
     """A binary STL of about `mib` MiB; its sha256."""
     triangles = (mib * 1024 * 1024 - 84) // 50
@@ -95,21 +90,6 @@ def write_stl(path: Path, mib: int) -> str:
 
 def _connection(port: int) -> http.client.HTTPConnection:
     return http.client.HTTPConnection("127.0.0.1", port, timeout=300, blocksize=SEND_BLOCK)
-
-
-def _wait_until_up(port: int, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("bench: gunicorn exited")
-        try:
-            connection = _connection(port)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("bench: gunicorn did not answer within 60 s")
 
 
 def warm_up(port: int) -> None:
@@ -247,7 +227,7 @@ def main() -> None:
         return
 
     var_dir = Path(tempfile.mkdtemp(prefix="printdesk-uploads-"))
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "PRINTDESK_STORAGE"}}
     env.update(
         DJANGO_SETTINGS_MODULE="printdesk.settings",
@@ -297,7 +277,7 @@ def main() -> None:
             env=env,
             cwd=ROOT,
         )
-        _wait_until_up(port, server)
+        wait_until_up(port, server)
         warm_up(port)
         idle = sum(_rss_kib(pid) for pid in _children(server.pid))
         sampler = RssSampler(server.pid)
