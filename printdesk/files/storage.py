@@ -78,7 +78,8 @@ def new_draft_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _token_hash(token: str) -> str:
+def draft_token_hash(token: str) -> str:
+    """What DraftUpload keeps of a form's draft token (the token itself is never stored)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -86,7 +87,7 @@ def keep_draft(upload: File, token: str) -> DraftUpload:
     """Store one upload at once (checked as store_upload checks it) as a draft of `token`."""
     stored = store_upload(upload)
     return DraftUpload.objects.create(
-        token_hash=_token_hash(token),
+        token_hash=draft_token_hash(token),
         blob=stored.key,
         original_name=stored.original_name,
         size=stored.size,
@@ -95,7 +96,7 @@ def keep_draft(upload: File, token: str) -> DraftUpload:
 
 
 def drafts_for(token: str) -> QuerySet[DraftUpload]:
-    return DraftUpload.objects.filter(token_hash=_token_hash(token)).order_by("id")
+    return DraftUpload.objects.filter(token_hash=draft_token_hash(token)).order_by("id")
 
 
 def as_stored(draft: DraftUpload) -> StoredFile:

@@ -4,7 +4,6 @@ tus requests carry their credentials in headers, never cookies, so the views are
 the one cookie credential, an operator's desk session, gets Django's CSRF check here instead.
 """
 
-import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from ninja.utils import check_csrf
 
 from printdesk.accounts.roles import actor_kind_for
 from printdesk.api.auth import JobLink, StaffToken
+from printdesk.files.storage import draft_token_hash
 from printdesk.jobs.lifecycle import TERMINAL_STATES
 from printdesk.jobs.models import Job
 
@@ -25,11 +25,6 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 def issue_draft_token(draft_token: str) -> str:
     """The `Upload-Token` the request form page hands its uploader, for the form's draft."""
     return signing.dumps({"draft": draft_token}, salt=SALT)
-
-
-def draft_token_hash(draft_token: str) -> str:
-    # The same hash files.storage keeps in DraftUpload.token_hash (tests hold the two together).
-    return hashlib.sha256(draft_token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

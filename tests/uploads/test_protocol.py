@@ -8,11 +8,11 @@ from django.core.management import call_command
 from django.test import Client
 
 from printdesk.files.models import DraftUpload
-from printdesk.files.storage import drafts_for
+from printdesk.files.storage import draft_token_hash, drafts_for
 from printdesk.jobs.lifecycle import JobState
 from printdesk.uploads import chunks
 from printdesk.uploads.actions import prune_expired
-from printdesk.uploads.auth import draft_token_hash, issue_draft_token
+from printdesk.uploads.auth import issue_draft_token
 from printdesk.uploads.models import TusUpload, UploadState
 
 from .conftest import PART, Tus, meta, sha1_header
