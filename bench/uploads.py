@@ -11,18 +11,20 @@ directory (SQLite file, media, the generated file), removed afterwards.
    written to the temporary directory.
 3. gunicorn serves the project (2 gthread workers of 4 threads, DEBUG off) on loopback, with
    one extra URL: a minimal Django view that streams the request body to a file in 64 KiB
-   reads and syncs it (bench/uploads_urls.py), the baseline.
+   reads (Django's own upload chunk size) and syncs it (bench/uploads_urls.py), the baseline.
 4. The file is uploaded over tus (creation, then 8 MiB PATCHes), timed from the creation to
    the last 204, which includes the completion: content check, sha256 and the move into
    storage (the status endpoint then confirms the sha256). Then the same bytes go as one
-   streaming POST to the baseline view. Both alternate for --rounds rounds; the speeds are
-   total bytes over total seconds.
+   streaming POST to the baseline view, and once more with the view reading in the tus
+   server's piece size (1 MiB), so the protocol's own cost shows apart from the buffer size.
+   They alternate for --rounds rounds; the speeds are total bytes over total seconds.
 5. Meanwhile a thread samples every 100 ms the resident memory (VmRSS) of gunicorn's workers.
 
 The last line printed is one JSON object:
 {"tus_mb_s": N, "raw_mb_s": N, "ratio": N, "server_peak_rss_mb": N}
 (MB is 10^6 bytes; server_peak_rss_mb is the highest sum of both workers' RSS, idle included;
-server_idle_rss_mb and worker_peak_rss_mb are printed alongside.)
+server_idle_rss_mb, worker_peak_rss_mb, raw_same_reads_mb_s and ratio_same_reads are printed
+alongside.)
 """
 
 import argparse
@@ -154,14 +156,14 @@ def tus_status(port: int, token: str, location: str) -> dict:
     return json.loads(response.read())
 
 
-def upload_raw(port: int, path: Path) -> float:
+def upload_raw(port: int, path: Path, url: str = "/bench/raw-upload/") -> float:
     size = path.stat().st_size
     connection = _connection(port)
     started = time.perf_counter()
     with open(path, "rb") as source:
         connection.request(
             "POST",
-            "/bench/raw-upload/",
+            url,
             body=source,
             headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
         )
@@ -282,7 +284,7 @@ def main() -> None:
         idle = sum(_rss_kib(pid) for pid in _children(server.pid))
         sampler = RssSampler(server.pid)
         sampler.start()
-        tus_seconds, raw_seconds = 0.0, 0.0
+        tus_seconds, raw_seconds, same_reads_seconds = 0.0, 0.0, 0.0
         for round_ in range(args.rounds):  # alternated, so drift on a noisy disk hits both alike
             quiet_disk(var_dir / "media")
             seconds, location = upload_tus(port, token, source)
@@ -293,15 +295,25 @@ def main() -> None:
             quiet_disk(var_dir / "media")
             raw = upload_raw(port, source)
             raw_seconds += raw
-            print(f"bench: round {round_ + 1}: tus {seconds:.2f} s, raw {raw:.2f} s", flush=True)
+            quiet_disk(var_dir / "media")
+            same = upload_raw(port, source, "/bench/raw-upload/?reads=tus")
+            same_reads_seconds += same
+            print(
+                f"bench: round {round_ + 1}: tus {seconds:.2f} s, raw {raw:.2f} s, "
+                f"raw with tus's reads {same:.2f} s",
+                flush=True,
+            )
         sampler.stopped.set()
         sampler.join()
         tus_mb_s = size * args.rounds / tus_seconds / 1e6
         raw_mb_s = size * args.rounds / raw_seconds / 1e6
+        same_reads_mb_s = size * args.rounds / same_reads_seconds / 1e6
         figures = {
             "tus_mb_s": round(tus_mb_s, 1),
             "raw_mb_s": round(raw_mb_s, 1),
             "ratio": round(tus_mb_s / raw_mb_s, 2),
+            "raw_same_reads_mb_s": round(same_reads_mb_s, 1),
+            "ratio_same_reads": round(tus_mb_s / same_reads_mb_s, 2),
             "server_peak_rss_mb": round(sampler.peak_sum * 1024 / 1e6, 1),
             "server_idle_rss_mb": round(idle * 1024 / 1e6, 1),
             "worker_peak_rss_mb": round(sampler.peak_worker * 1024 / 1e6, 1),

@@ -1,7 +1,10 @@
 """The project's URLs plus one minimal upload view: bench/uploads.py's baseline.
 
 `raw_upload` is the least a Django view can do with an upload: stream the request body to a
-file on disk in 64 KiB reads and sync it once at the end. tus is compared against it.
+file on disk and sync it once at the end. It reads 64 KiB at a time, the size Django's own
+upload handlers and shutil.copyfileobj use: the headline baseline. `?reads=tus` makes it read
+in the tus server's pieces (READ_BYTES) instead, the second baseline, so the benchmark also
+shows the protocol's cost apart from the choice of buffer.
 """
 
 import os
@@ -12,9 +15,10 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from printdesk.uploads.actions import READ_BYTES as TUS_READ_BYTES
 from printdesk.urls import urlpatterns as project_urlpatterns
 
-READ_BYTES = 64 * 1024
+DJANGO_READ_BYTES = 64 * 1024
 
 
 @csrf_exempt
@@ -23,9 +27,10 @@ def raw_upload(request: HttpRequest) -> HttpResponse:
     target = Path(settings.MEDIA_ROOT) / "bench-raw-upload.bin"
     target.parent.mkdir(parents=True, exist_ok=True)
     received = 0
+    read_bytes = TUS_READ_BYTES if request.GET.get("reads") == "tus" else DJANGO_READ_BYTES
     with open(target, "wb") as out:
         while remaining:
-            data = request.read(min(READ_BYTES, remaining))
+            data = request.read(min(read_bytes, remaining))
             if not data:
                 break
             out.write(data)

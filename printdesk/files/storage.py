@@ -43,8 +43,11 @@ def extension(name: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
-def store_upload(upload: File, field: str = "files") -> StoredFile:
+def store_upload(upload: File, field: str = "files", sha256: str | None = None) -> StoredFile:
     """Check an uploaded file's name, size and content, hash it and save it under a new key.
+
+    `sha256` is the hash a caller computed while the bytes arrived (the tus server does);
+    without it the file is read once more to hash it.
 
     The content check (files/checks.py) reads only what it needs and runs before anything is
     saved, so a refused file leaves nothing in storage. Called before the action's
@@ -62,13 +65,15 @@ def store_upload(upload: File, field: str = "files") -> StoredFile:
     if size > settings.MAX_FILE_BYTES:
         raise InvalidInput(f"{original} is larger than the limit per file.", field=field)
     check_content(upload, ext, name=original, field=field)
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
-        digest.update(chunk)
-    upload.seek(0)
+    if sha256 is None:
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        sha256 = digest.hexdigest()
     key = f"files/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{ext}"
     saved = default_storage.save(key, upload)
-    return StoredFile(key=saved, original_name=original, size=size, sha256=digest.hexdigest())
+    return StoredFile(key=saved, original_name=original, size=size, sha256=sha256)
 
 
 # --- drafts: files the request form received before the request itself was valid ------------

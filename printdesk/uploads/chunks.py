@@ -57,9 +57,13 @@ class Writer:
         self._handle.write(data)
 
     def sync(self) -> None:
-        """Make what was written durable before the caller records the new offset."""
+        """Make what was written durable before the caller records the new offset.
+
+        fdatasync, not fsync: it still writes the file's size (needed to read the data back)
+        but skips timestamps, one journal commit fewer per chunk.
+        """
         self._handle.flush()
-        os.fsync(self._handle.fileno())
+        os.fdatasync(self._handle.fileno())
 
 
 @contextmanager

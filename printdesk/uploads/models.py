@@ -39,6 +39,9 @@ class TusUpload(models.Model):
     filename = models.CharField(max_length=255, help_text="Sanitised name from the metadata.")
     length = models.PositiveBigIntegerField()
     offset = models.PositiveBigIntegerField(default=0)
+    # Times the offset went back (recover found fewer bytes than recorded, after a crash lost
+    # synced data): a hash kept in memory for an earlier pass over those bytes no longer holds.
+    rewinds = models.PositiveIntegerField(default=0)
     state = models.CharField(
         max_length=10, choices=UploadState.choices, default=UploadState.UPLOADING
     )

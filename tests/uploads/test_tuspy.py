@@ -22,6 +22,7 @@ from django.core.files.storage import default_storage
 from tusclient.client import TusClient
 
 from printdesk.files.storage import new_draft_token
+from printdesk.uploads.actions import READ_BYTES
 from printdesk.uploads.auth import issue_draft_token
 from printdesk.uploads.models import TusUpload, UploadState
 
@@ -217,9 +218,9 @@ def server(tmp_path):
 def _send_part_of_a_chunk(
     server: Server, path: str, token: str, offset: int, data: bytes
 ) -> socket.socket:
-    """Start a PATCH of 128 KiB, send 68 KiB of it and leave it hanging: the server writes the
-    first 64 KiB it reads, then waits for the rest."""
-    chunk = data[offset : offset + 128 * 1024]
+    """Start a PATCH of two of the server's reads, send one read and 4 KiB of it and leave it
+    hanging: the server writes the first piece it reads, then waits for the rest."""
+    chunk = data[offset : offset + 2 * READ_BYTES]
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.sendall(
         (
@@ -228,7 +229,7 @@ def _send_part_of_a_chunk(
             f"Content-Type: application/offset+octet-stream\r\n"
             f"Content-Length: {len(chunk)}\r\n\r\n"
         ).encode()
-        + chunk[: 68 * 1024]
+        + chunk[: READ_BYTES + 4096]
     )
     return sock
 
@@ -241,13 +242,13 @@ def _wait_for_size(path: Path, size: int) -> None:
 
 
 def test_a_server_killed_mid_chunk_comes_back_and_the_upload_resumes(server, tmp_path):
-    data = binary_stl(8000)  # 400 KB
+    data = binary_stl(100_000)  # 5 MB: room for two of the server's 1 MiB reads past half
     source = tmp_path / "part.stl"
     source.write_bytes(data)
     token = issue_draft_token(new_draft_token())
     server.start()
     uploader = TusClient(f"{server.base}/uploads/", headers={"Upload-Token": token}).uploader(
-        str(source), chunk_size=16384, metadata={"filename": "part.stl"}, upload_checksum=True
+        str(source), chunk_size=262144, metadata={"filename": "part.stl"}, upload_checksum=True
     )
     uploader.upload(stop_at=len(data) // 2)
     path = uploader.url.removeprefix(server.base)
@@ -255,12 +256,12 @@ def test_a_server_killed_mid_chunk_comes_back_and_the_upload_resumes(server, tmp
     partial = tmp_path / "media" / "uploads-partial" / path.strip("/").rsplit("/", 1)[-1]
 
     with _send_part_of_a_chunk(server, path, token, half, data):
-        _wait_for_size(partial, half + 64 * 1024)  # the server is mid-chunk
+        _wait_for_size(partial, half + READ_BYTES)  # the server is mid-chunk
         server.kill()
     server.start()
 
     resumed = TusClient(f"{server.base}/uploads/", headers={"Upload-Token": token}).uploader(
-        str(source), url=f"{server.base}{path}", chunk_size=16384, upload_checksum=True
+        str(source), url=f"{server.base}{path}", chunk_size=262144, upload_checksum=True
     )
     assert resumed.offset == half  # the half-written chunk was cut off
     assert partial.stat().st_size == half
