@@ -207,8 +207,30 @@ UPLOAD_EXPIRY_HOURS = envint("PRINTDESK_UPLOAD_EXPIRY_HOURS", 24)
 UPLOAD_TOKEN_MAX_AGE = envint("PRINTDESK_UPLOAD_TOKEN_MAX_AGE", 12 * 3600)
 
 
+def _anymail(esp: str) -> dict:
+    """An email provider's API through django-anymail: EMAIL_URL=anymail://postmark, with the
+    provider's keys as ANYMAIL_* variables (ANYMAIL_POSTMARK_SERVER_TOKEN=...), passed on as
+    the ANYMAIL setting without the prefix."""
+    from importlib.util import find_spec
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not esp.isidentifier() or find_spec(f"anymail.backends.{esp}") is None:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL=anymail://{esp}: no such django-anymail provider (e.g. amazon_ses, "
+            "brevo, mailgun, mailjet, postmark, resend, sendgrid, sparkpost)."
+        )
+    keys = {
+        name.removeprefix("ANYMAIL_"): value
+        for name, value in os.environ.items()
+        if name.startswith("ANYMAIL_") and value
+    }
+    return {"EMAIL_BACKEND": f"anymail.backends.{esp}.EmailBackend", "ANYMAIL": keys}
+
+
 def _email(url: str) -> dict:
-    """Turn EMAIL_URL (smtp://user:pass@host:587?tls=1, console:, file:) into settings."""
+    """Turn EMAIL_URL (smtp://user:pass@host:587?tls=1, smtps://, console:, file:,
+    anymail://<provider>) into settings."""
     parts = urlsplit(url)
     if parts.scheme == "console":
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
@@ -217,8 +239,12 @@ def _email(url: str) -> dict:
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": parts.path or str(VAR_DIR / "mail"),
         }
+    if parts.scheme == "anymail":
+        return _anymail(parts.netloc or parts.path.strip("/"))
     if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError(f"EMAIL_URL scheme must be smtp, smtps, console or file; got {url!r}")
+        raise ValueError(
+            f"EMAIL_URL scheme must be smtp, smtps, console, file or anymail; got {url!r}"
+        )
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
@@ -233,12 +259,18 @@ def _email(url: str) -> dict:
 
 # Without EMAIL_URL, mail is written to files under var/mail: the demo needs no mail server.
 globals().update(_email(envstr("EMAIL_URL", f"file://{VAR_DIR / 'mail'}")))
+# Seconds an SMTP connection or command may take before the attempt counts as failed (Django's
+# own default is to wait forever, which would hold a worker and its claimed rows).
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "printdesk <noreply@printdesk.invalid>")
 STAFF_NOTIFICATION_EMAIL = envstr("STAFF_NOTIFICATION_EMAIL", "orders@printdesk.invalid")
 
-# Worker: how often it looks for work, and how notifications retry.
+# Worker: how often it looks for work, and how notifications retry (docs/email.md). Attempts
+# count only tries the message itself failed (a 4xx, a timeout mid-message): while the server
+# cannot be reached at all rows wait without spending any. 8 attempts back off over ~2 hours.
 WORKER_POLL_SECONDS = envint("WORKER_POLL_SECONDS", 2)
 NOTIFICATION_MAX_ATTEMPTS = envint("NOTIFICATION_MAX_ATTEMPTS", 8)
+# How long a claimed row belongs to its worker; a crashed worker's rows are taken back after it.
 NOTIFICATION_LEASE_SECONDS = envint("NOTIFICATION_LEASE_SECONDS", 300)
 
 # The operator desk: where login sends staff, and how the queue pages.

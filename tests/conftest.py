@@ -22,6 +22,7 @@ from printdesk.jobs.actions import Actor
 from printdesk.jobs.lifecycle import JobState
 from printdesk.lib.demo import box_stl, drive_to
 from tests.s3 import bucket, moto_endpoint, s3_storage  # noqa: F401  (fixtures for every suite)
+from tests.smtp import smtp  # noqa: F401  (a real SMTP server, tests/smtp.py)
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "shared" / "samples"
 

@@ -13,7 +13,6 @@ whole action back: a refused action changes nothing.
 Views, the API and commands call these; nothing else changes a job's state.
 """
 
-import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,7 +48,9 @@ from printdesk.jobs.models import (
     QuoteLine,
     QuoteStatus,
     RunState,
+    derive_link_secret,
     hash_link_secret,
+    new_link_nonce,
 )
 from printdesk.notifications.outbox import queue_for_event
 
@@ -289,7 +290,8 @@ def submit_request(
 
     `files` are uploads, stored here, or files already stored (the request form keeps each
     file as it arrives, so a wrong field never costs the customer their uploads).
-    The secret is returned once, for the confirmation page and email; only its hash is kept.
+    The secret is returned for the confirmation page; the job keeps only its hash and the nonce
+    it is derived from (models.link_secret), so each customer email can carry the link.
     """
     customer_name = customer_name.strip()
     if not customer_name:
@@ -309,7 +311,8 @@ def submit_request(
     stored = [item if isinstance(item, StoredFile) else store_upload(item) for item in files]
 
     actor = Actor.customer()
-    secret = secrets.token_urlsafe(32)
+    nonce = new_link_nonce()
+    secret = derive_link_secret(nonce)
     with transaction.atomic():
         job = Job.objects.create(
             customer_name=customer_name,
@@ -323,6 +326,7 @@ def submit_request(
             notes=notes,
             state=JobState.SUBMITTED,
             link_hash=hash_link_secret(secret),
+            link_nonce=nonce,
         )
         for item in stored:
             job_file = JobFile.objects.create(job=job, name=item.original_name)
@@ -333,7 +337,6 @@ def submit_request(
             lifecycle.SUBMISSION,
             actor,
             {"files": [item.original_name for item in stored]},
-            customer_context={"link": customer_link(secret)},
         )
     return job, secret
 
@@ -631,14 +634,15 @@ def cancel(*, job: Job, actor: Actor, reason: str, expected_version: int | None 
 
 def rotate_link(*, job: Job, actor: Actor, expected_version: int | None = None) -> Job:
     """Replace the customer's private link: the old one stops working at once, and the new one
-    is emailed to the customer (and to nobody else: staff never see it)."""
-    secret = secrets.token_urlsafe(32)
+    is emailed to the customer (and to nobody else: staff never see it). Only the new nonce
+    and hash are stored; the email derives the link again (models.link_secret)."""
+    nonce = new_link_nonce()
+    link_hash = hash_link_secret(derive_link_secret(nonce))
     with _acting(job):
         transition, old = _claim(job, Action.ROTATE_LINK, actor, expected_version)
-        Job.objects.filter(pk=job.pk).update(link_hash=hash_link_secret(secret))
-        context = {"link": customer_link(secret)}
-        _record(job, old, transition, actor, {}, customer_context=context)
-    job.link_hash = hash_link_secret(secret)
+        Job.objects.filter(pk=job.pk).update(link_hash=link_hash, link_nonce=nonce)
+        _record(job, old, transition, actor, {})
+    job.link_hash, job.link_nonce = link_hash, nonce
     return job
 
 

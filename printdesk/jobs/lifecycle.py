@@ -48,6 +48,7 @@ class Action(models.TextChoices):
     CANCEL = "cancel", "Cancel"
     ADD_NOTE = "add_note", "Add internal note"
     ROTATE_LINK = "rotate_link", "Send the customer a new link"
+    RESEND_EMAIL = "resend_email", "Resend an email"
 
 
 class EventType(models.TextChoices):
@@ -67,6 +68,7 @@ class EventType(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
     NOTE_ADDED = "note_added", "Internal note added"
     LINK_ROTATED = "link_rotated", "New private link sent"
+    EMAIL_RESENT = "email_resent", "Email resent"
 
 
 S = JobState
@@ -125,8 +127,12 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Action.ADD_NOTE, list(JobState), None, STAFF, EventType.NOTE_ADDED),
     # A leaked or lost link is replaced, whatever the state: a customer still follows the
     # tracking of a dispatched job through it. The system rotates it when a customer asks on
-    # "Lost your link?": links are kept only as hashes, so a new one is the only way to resend.
+    # "Lost your link?" (portal/lost_link.py says why a new link rather than the old one).
     _t(Action.ROTATE_LINK, list(JobState), None, STAFF | SYSTEM, EventType.LINK_ROTATED),
+    # Sending an email again (a customer lost it, or it gave up): bookkeeping like a note, so
+    # possible in every state, recorded in the trail, and it moves the version so a double
+    # click resends once. The email itself is a copy of the one chosen, not a new event's.
+    _t(Action.RESEND_EMAIL, list(JobState), None, STAFF, EventType.EMAIL_RESENT),
 )
 
 
@@ -144,12 +150,17 @@ def find(action: Action, state: JobState) -> Transition | None:
     return None
 
 
+# Possible in every state but not a button of the job: a note has its own form, a resend a
+# button on the email it sends again.
+NOT_BUTTONS = frozenset({Action.ADD_NOTE, Action.RESEND_EMAIL})
+
+
 def available(state: JobState, actor_kind: ActorKind) -> list[Action]:
     """Actions this actor may take on a job in this state: what a page offers as buttons."""
     return [
         t.action
         for t in TRANSITIONS
-        if state in t.sources and permits(t, actor_kind) and t.action != Action.ADD_NOTE
+        if state in t.sources and permits(t, actor_kind) and t.action not in NOT_BUTTONS
     ]
 
 

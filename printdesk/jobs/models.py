@@ -3,8 +3,11 @@
 State only changes through `printdesk.jobs.actions`; these classes hold data, not rules.
 """
 
+import base64
 import hashlib
+import hmac
 import re
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from printdesk.catalogue.models import Material, Printer
 from printdesk.jobs.lifecycle import ActorKind, EventType, JobState
@@ -20,8 +24,43 @@ REFERENCE_PREFIX = "PD-"
 REFERENCE_RE = re.compile(r"^\s*(?:PD-?)?0*(\d{1,18})\s*$", re.IGNORECASE)
 
 
+# Keeps these HMACs apart from any other use of SECRET_KEY.
+LINK_SALT = "printdesk.job-link"
+
+
 def hash_link_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_link_nonce() -> str:
+    """The random, stored half of a private link (64 hex characters: 256 bits)."""
+    return secrets.token_hex(32)
+
+
+def derive_link_secret(nonce: str, key: str | bytes | None = None) -> str:
+    """The link secret for `nonce`: HMAC-SHA256 under SECRET_KEY (or `key`), urlsafe base64.
+
+    The database holds the nonce and the secret's hash, never the secret: reading the tables
+    gives no working link without the server's key.
+    """
+    digest = salted_hmac(LINK_SALT, nonce, secret=key, algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def link_secret(job: "Job") -> str | None:
+    """The job's current link secret, derived again; None when it cannot be.
+
+    That is a link made before derivation (blank nonce) or one derived with a key that is
+    neither SECRET_KEY nor in SECRET_KEY_FALLBACKS any more: the hash check tells which key
+    (if any) made it, so a rotated key never produces a link that does not open the job.
+    """
+    if not job.link_nonce:
+        return None
+    for key in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS):
+        secret = derive_link_secret(job.link_nonce, key)
+        if hmac.compare_digest(hash_link_secret(secret), job.link_hash):
+            return secret
+    return None
 
 
 def parse_reference(text: str) -> int | None:
@@ -47,6 +86,10 @@ class Job(models.Model):
     version = models.PositiveIntegerField(default=1)
     # SHA-256 of the customer's private link secret; the secret itself is never stored.
     link_hash = models.CharField(max_length=64, unique=True)
+    # The random input the secret is derived from with a key only the server holds (see
+    # `link_secret`), so the worker can put the link in every email the customer gets. Blank for
+    # links made before derivation: their emails point to "Lost your link?" instead.
+    link_nonce = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,31 +1,62 @@
-"""Sending queued notifications: claim rows, send each through Django's email backend, record
-the outcome. Run by `manage.py worker`; several workers may run at once.
+"""Sending queued notifications: claim a batch of rows, send them over one connection to the
+email backend, record each outcome. Run by `manage.py worker`; several workers may run at once.
 
-The delivery guarantee and its one narrow duplicate window are described in the docstring of
-`send_claimed`.
+docs/email.md states the delivery guarantee; in short:
+- a row is only ever sent by the worker whose claim it carries (`claim`: one conditional update
+  in a short transaction) and is marked sent by a conditional update fenced on that claim;
+- the one duplicate window is a crash (or a lease run out) after the server accepted a message
+  and before its row was marked sent: the row is taken back after its lease and sent again,
+  with the same Message-ID (`render.message_id`), so receiving systems can recognise it.
+
+Failures are sorted three ways (`permanent`, `unreachable`, anything else):
+- permanent (a refused recipient, an SMTP 5xx, a provider's 4xx other than 429): dead at once;
+- the server or provider cannot be reached at all (connection refused, reset or timed out
+  while connecting, a failed login): the row is handed back untried and costs no attempt, so
+  an outage of any length loses nothing; the worker waits longer and longer between tries;
+- anything else (an SMTP 4xx, a timeout or disconnect mid-message, a provider's 5xx or 429):
+  failed, retried with exponential backoff until NOTIFICATION_MAX_ATTEMPTS, then dead.
 """
 
 import logging
 import smtplib
-from datetime import timedelta
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db.models import F, Q
-from django.template.loader import render_to_string
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from printdesk.catalogue.models import Bureau
-from printdesk.jobs.lifecycle import EventType, JobState
+from printdesk.notifications import render
 from printdesk.notifications.models import Notification, NotificationState
 
 log = logging.getLogger(__name__)
 
+BATCH_SIZE = 50
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
 
 
-def due() -> "Q":
+@dataclass
+class Batch:
+    """What one `drain` did. `unreachable` says why the mail server could not be reached."""
+
+    claimed: int = 0
+    sent: int = 0
+    failed: int = 0
+    dead: int = 0
+    released: int = 0
+    unreachable: str = ""
+
+
+def due() -> Q:
     """Rows ready to send: new, failed and due for retry, or abandoned by a crashed worker."""
     now = timezone.now()
     waiting = Q(state__in=[NotificationState.QUEUED, NotificationState.FAILED])
@@ -33,99 +64,292 @@ def due() -> "Q":
     return (waiting | abandoned) & Q(next_attempt_at__lte=now)
 
 
-def claim(limit: int = 20) -> list[Notification]:
-    """Take up to `limit` due rows, each with a conditional update so no two workers share one."""
+def claim(limit: int = BATCH_SIZE) -> list[Notification]:
+    """Take up to `limit` due rows: each becomes `sending`, one attempt more, leased to us.
+
+    One short transaction: on PostgreSQL the candidates are locked with SKIP LOCKED, so two
+    workers take different rows instead of queueing behind each other; on SQLite the
+    transaction holds the write lock from BEGIN (IMMEDIATE), so claims simply take turns. The
+    update repeats the "due" condition, so a row can only be claimed while it is claimable.
+    """
     lease = timezone.now() + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
-    candidates = Notification.objects.filter(due()).order_by("next_attempt_at", "id")
-    claimed = []
-    for row in candidates.values("id", "state", "attempts")[:limit]:
-        won = Notification.objects.filter(
-            pk=row["id"], state=row["state"], attempts=row["attempts"]
-        ).update(state=NotificationState.SENDING, attempts=F("attempts") + 1, next_attempt_at=lease)
-        if won:
-            claimed.append(row["id"])
-    return list(Notification.objects.filter(pk__in=claimed).select_related("job", "job__material"))
+    with transaction.atomic():
+        candidates = (
+            Notification.objects.filter(due())
+            .order_by("next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
+        )
+        ids = list(candidates.values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        Notification.objects.filter(due(), pk__in=ids).update(
+            state=NotificationState.SENDING, attempts=F("attempts") + 1, next_attempt_at=lease
+        )
+        rows = Notification.objects.filter(
+            pk__in=ids, state=NotificationState.SENDING, next_attempt_at=lease
+        )
+        # What rendering reads for every row, fetched with it.
+        return list(rows.select_related("job", "job__material", "audit_event").order_by("id"))
 
 
-def message_id(notification: Notification) -> str:
-    """Stable per notification, so a provider or mail client can spot a repeat."""
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "printdesk.invalid"
-    return f"<printdesk-notification-{notification.pk}@{domain}>"
-
-
-def render(notification: Notification) -> EmailMultiAlternatives:
-    job = notification.job
-    bureau = Bureau.current()
-    context = {
-        "notification": notification,
-        "job": job,
-        "event_label": EventType(notification.event).label,
-        "state_label": JobState(job.state).label,
-        "bureau_name": bureau.name,
-        "bureau_address": bureau.address,
-        **notification.context,
-    }
-    subject = f"[{job.reference}] {context['event_label']}"
-    body = render_to_string("emails/notification.txt", context)
-    email = EmailMultiAlternatives(
-        subject=subject,
-        body=body,
-        to=[notification.recipient],
-        reply_to=[bureau.reply_to] if bureau.reply_to else None,
-        headers={"Message-ID": message_id(notification)},
+def _mine(notification: Notification) -> "QuerySet[Notification]":
+    """The row, only while it still carries this claim: a worker whose lease ran out and was
+    taken over can no longer record anything on it."""
+    return Notification.objects.filter(
+        pk=notification.pk, state=NotificationState.SENDING, attempts=notification.attempts
     )
-    return email
 
 
-def _backoff(attempts: int) -> timedelta:
+def backoff(attempts: int) -> timedelta:
+    """30 s after the first failed attempt, doubling, at most an hour."""
     return timedelta(seconds=min(RETRY_BASE_SECONDS * 2 ** (attempts - 1), RETRY_MAX_SECONDS))
 
 
-def send_claimed(notification: Notification) -> NotificationState:
-    """Send one claimed row and record what happened.
+class Unreachable(Exception):
+    """The mail server or provider could not be reached: the rows wait, no attempt spent."""
 
-    Steps: render, hand to the email backend, then mark sent with a conditional update on
-    (state=sending, attempts) so a worker whose lease ran out cannot overwrite a newer claim.
-    A crash between the backend accepting the message and the row being marked sent is the one
-    window in which the message can be sent twice (after the lease expires); the stable
-    Message-ID lets receiving systems recognise the repeat.
-    """
-    mine = Notification.objects.filter(
-        pk=notification.pk, state=NotificationState.SENDING, attempts=notification.attempts
+
+class NothingSent(Exception):
+    """The backend took the message but sent nothing: it had no valid recipient."""
+
+
+def _anymail() -> Any:
+    """django-anymail's exceptions, if a provider backend loaded them: without one, none of
+    its errors can occur (and the worker starts without importing requests)."""
+    return sys.modules.get("anymail.exceptions")
+
+
+def permanent(exc: BaseException) -> bool:
+    """Whether sending again can never succeed: the message itself was refused for good."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        # Refused at RCPT: 5xx is final ("no such user"); 4xx is "try later" (greylisting).
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):  # MAIL FROM or DATA answered
+        return exc.smtp_code >= 500
+    if isinstance(exc, NothingSent):
+        return True
+    anymail = _anymail()
+    if anymail is None:
+        return False
+    if isinstance(exc, anymail.AnymailRecipientsRefused | anymail.AnymailInvalidAddress):
+        return True
+    if isinstance(exc, anymail.AnymailAPIError) and exc.status_code is not None:
+        # The provider refused this request; 429 is its rate limit, which passes.
+        return 400 <= exc.status_code < 500 and exc.status_code != 429
+    return False
+
+
+def unreachable(exc: BaseException) -> bool:
+    """A provider API that could not be reached at all (no HTTP answer): like a server that
+    refuses connections, the message is not at fault."""
+    anymail = _anymail()
+    return (
+        anymail is not None
+        and isinstance(exc, anymail.AnymailAPIError)
+        and (exc.status_code is None)
     )
-    try:
-        email = render(notification)
-        email.send()
-    except smtplib.SMTPRecipientsRefused as exc:
-        log.warning("notification %s refused by the server: %s", notification.pk, exc)
-        mine.update(state=NotificationState.DEAD, last_error=f"Recipient refused: {exc}")
-        return NotificationState.DEAD
-    except Exception as exc:
-        final = notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
-        state = NotificationState.DEAD if final else NotificationState.FAILED
-        log.warning(
-            "notification %s failed (attempt %s): %s", notification.pk, notification.attempts, exc
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _release(rows: Sequence[Notification], reason: str = "") -> int:
+    """Hand claimed rows back untried: due at once, and the claim's attempt given back, so
+    rows a worker never got to (a stop, a server down) cost no attempt. `reason` is shown."""
+    now = timezone.now()
+    released = 0
+    for notification in rows:
+        error = reason or notification.last_error
+        released += _mine(notification).update(
+            state=NotificationState.FAILED if error else NotificationState.QUEUED,
+            attempts=F("attempts") - 1,
+            next_attempt_at=now,
+            last_error=error,
         )
-        mine.update(
-            state=state,
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
-            next_attempt_at=timezone.now() + _backoff(notification.attempts),
-        )
-        return state
-    provider_id = getattr(email, "anymail_status", None)
-    mine.update(
+    return released
+
+
+def _fail(notification: Notification, exc: BaseException) -> NotificationState:
+    """Record a failed attempt: dead if it can never work or this was the last attempt."""
+    final = permanent(exc) or notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS
+    state = NotificationState.DEAD if final else NotificationState.FAILED
+    log.warning(
+        "notification %s %s (attempt %s): %s",
+        notification.pk,
+        "gave up" if final else "failed, will retry",
+        notification.attempts,
+        exc,
+    )
+    _mine(notification).update(
+        state=state,
+        last_error=_describe(exc),
+        next_attempt_at=timezone.now() + backoff(notification.attempts),
+    )
+    return state
+
+
+def _mark_sent(notification: Notification, provider_id: str) -> None:
+    marked = _mine(notification).update(
         state=NotificationState.SENT,
         sent_at=timezone.now(),
         last_error="",
-        provider_message_id=getattr(provider_id, "message_id", None)
-        or email.extra_headers["Message-ID"],
+        provider_message_id=provider_id,
     )
+    if not marked:
+        # The lease ran out mid-send and another worker has the row: it may send it again.
+        log.warning("notification %s: sent after its lease ran out", notification.pk)
+
+
+def _render(notification: Notification) -> EmailMessage | NotificationState:
+    """The message for a claimed row (its snapshot taken on the first claim only), or the
+    state recorded if it could not be written (a template error: retried, and shown)."""
+    try:
+        render.take_snapshot(notification)
+        return render.to_email(notification)
+    except Exception as exc:
+        return _fail(notification, exc)
+
+
+def _outcome(notification: Notification, email: EmailMessage, sending: Future) -> NotificationState:
+    """Wait for one send and record it: sent (at once, fenced on the claim), failed or dead.
+    Raises only if the provider could not be reached: the caller hands the row back."""
+    try:
+        if not sending.result():  # Django's backends count what they sent
+            raise NothingSent(f"Nothing was sent: no valid recipient in {email.to!r}")
+    except Exception as exc:
+        if unreachable(exc):
+            raise Unreachable(_describe(exc)) from exc
+        return _fail(notification, exc)
+    status = getattr(email, "anymail_status", None)  # set by django-anymail backends
+    _mark_sent(notification, getattr(status, "message_id", None) or render.message_id(notification))
     return NotificationState.SENT
 
 
-def drain(limit: int = 20) -> int:
-    """Claim and send one batch. Returns how many rows it handled."""
-    batch = claim(limit)
-    for notification in batch:
-        send_claimed(notification)
-    return len(batch)
+def _close(connection: BaseEmailBackend) -> None:
+    try:
+        connection.close()
+    except Exception:  # closing a broken connection: nothing to save
+        log.debug("closing the email connection failed", exc_info=True)
+
+
+def _lease_short(notification: Notification) -> bool:
+    """Too little of the lease left for one more send: hand the row back rather than risk
+    sending after another worker has taken it over."""
+    # Two command timeouts, or half the lease if the lease is short (as in tests).
+    lease_seconds = settings.NOTIFICATION_LEASE_SECONDS
+    margin = timedelta(seconds=min(2 * (settings.EMAIL_TIMEOUT or 60), lease_seconds / 2))
+    lease: datetime = notification.next_attempt_at
+    return timezone.now() + margin > lease
+
+
+class _Pipeline:
+    """One batch's connection, and the one message in flight on it.
+
+    While a message travels to the server (a thread waits for its answers), the next row is
+    rendered; the first is recorded as soon as it has been answered, before anything else is
+    sent. So at most one message is ever accepted by the server and not yet marked sent:
+    the duplicate window stays one message wide (docs/email.md).
+    """
+
+    def __init__(self, batch: Sequence[Notification]) -> None:
+        self.batch = batch
+        self.result = Batch(claimed=len(batch))
+        self.connection = get_connection(fail_silently=False)
+        self.is_open = False
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="email-send")
+        self.in_flight: tuple[int, EmailMessage, Future] | None = None
+
+    def send(self, index: int, email: EmailMessage) -> None:
+        if not self.is_open:
+            try:
+                self.connection.open()
+            except Exception as exc:  # refused, timed out, TLS or login failed
+                raise Unreachable(_describe(exc)) from exc
+            self.is_open = True
+        sending = self.thread.submit(self.connection.send_messages, [email])
+        self.in_flight = (index, email, sending)
+
+    def settle(self) -> None:
+        """Record the message in flight, if any. Raises if the provider was unreachable."""
+        if self.in_flight is None:
+            return
+        index, email, sending = self.in_flight
+        self.in_flight = None
+        try:
+            state = _outcome(self.batch[index], email, sending)
+        except Unreachable:
+            self.in_flight = (index, email, sending)  # not sent: handed back with the rest
+            raise
+        self.count(state)
+        if state != NotificationState.SENT:
+            # The connection may be broken (a disconnect, a timeout): start afresh.
+            _close(self.connection)
+            self.is_open = False
+
+    def count(self, state: NotificationState) -> None:
+        if state == NotificationState.SENT:
+            self.result.sent += 1
+        elif state == NotificationState.DEAD:
+            self.result.dead += 1
+        else:
+            self.result.failed += 1
+
+    def hand_back(self, start: int, reason: str = "") -> None:
+        self.result.released += _release(self.batch[start:], reason)
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)
+        _close(self.connection)
+
+
+def send_batch(
+    batch: Sequence[Notification], *, stopping: Callable[[], bool] = lambda: False
+) -> Batch:
+    """Send claimed rows over one connection, opened once (again only after a failure).
+
+    Before each row: if the worker is stopping, or the lease is nearly out, the message in
+    flight is finished and the rest are handed back. If the server cannot be reached, the
+    rest are handed back untried and `unreachable` says why; the caller waits before trying
+    again.
+    """
+    if batch:
+        # The bureau's name, address and reply-to, read once for the whole batch: render.py
+        # uses the one it finds on the row instead of reading it per message.
+        bureau = Bureau.current()
+        for notification in batch:
+            notification._printdesk_bureau = bureau  # type: ignore[attr-defined]
+    pipe = _Pipeline(batch)
+    index = 0
+    try:
+        for index, notification in enumerate(batch):
+            if stopping() or _lease_short(notification):
+                pipe.settle()
+                pipe.hand_back(index)
+                break
+            email = _render(notification)  # while the previous message travels
+            pipe.settle()
+            if stopping():  # asked while we waited: nothing more goes out
+                pipe.hand_back(index)
+                break
+            if isinstance(email, EmailMessage):
+                pipe.send(index, email)
+            else:
+                pipe.count(email)
+        else:
+            pipe.settle()
+    except Unreachable as exc:
+        start = pipe.in_flight[0] if pipe.in_flight is not None else index
+        pipe.in_flight = None
+        pipe.result.unreachable = str(exc)
+        log.warning("email server unreachable: %s", exc)
+        reason = f"Not sent yet: the mail server could not be reached ({pipe.result.unreachable})"
+        pipe.hand_back(start, reason[:2000])
+    finally:
+        pipe.close()
+    return pipe.result
+
+
+def drain(limit: int = BATCH_SIZE, *, stopping: Callable[[], bool] = lambda: False) -> Batch:
+    """Claim one batch and send it."""
+    return send_batch(claim(limit), stopping=stopping)

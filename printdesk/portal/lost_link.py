@@ -1,8 +1,9 @@
 """“Lost your link?”: a customer gives their email address and receives new links by email.
 
-Links are stored only as hashes, so the old ones cannot be sent again: each open job of that
-address gets a new link (actions.rotate_link, by the system), which is emailed to the address
-on the job, and the old link stops working. The page answers the same whether or not the
+A lost link may be in someone else's hands (and one made before links were derived cannot be
+made again), so it is not sent again: each open job of that address gets a new link
+(actions.rotate_link, by the system), which is emailed to the address on the job, and the old
+link stops working. The page answers the same whether or not the
 address is known, so it tells nobody who the bureau's customers are.
 """
 

@@ -29,7 +29,7 @@ from printdesk.files.storage import (
 )
 from printdesk.jobs import actions
 from printdesk.jobs.errors import InvalidInput
-from printdesk.jobs.models import Job
+from printdesk.jobs.models import Job, link_secret
 from printdesk.portal.fields import fields, form_errors
 from printdesk.portal.forms import REQUEST_FIELDS, RequestForm
 from printdesk.portal.private import private_page
@@ -87,18 +87,15 @@ def request_form(request: HttpRequest) -> HttpResponse:
     ):
         return _render(request, form, token, drafts.kept, problem=TOO_MANY, status=429)
     try:
-        job, secret = _submit(data, drafts.kept)
+        job, _ = _submit(data, drafts.kept)
     except InvalidInput as error:
         where = error.field if error.field in (*REQUEST_FIELDS, "files") else "__all__"
         kept = list(drafts_for(token))
         errors = {where: [error.message]}
         return _render(request, form, token, kept, errors=errors, status=422)
-    request.session[SUBMITTED] = {
-        "reference": job.reference,
-        "secret": secret,
-        "email": job.customer_email,
-        "at": time.time(),
-    }
+    # The job's id, not its link: sessions live in the database, and the link is never stored
+    # (the confirmation derives it again).
+    request.session[SUBMITTED] = {"job": job.pk, "at": time.time()}
     return redirect("portal:received")
 
 
@@ -110,11 +107,13 @@ def received(request: HttpRequest) -> HttpResponse:
     if sent and time.time() - sent.get("at", 0) > SHOW_LINK_FOR:
         sent = None
     context = {}
-    if sent:
+    job = Job.objects.filter(pk=sent.get("job")).first() if sent else None
+    secret = link_secret(job) if job is not None else None
+    if job is not None and secret is not None:
         context = {
-            "reference": sent["reference"],
-            "link": actions.customer_link(sent["secret"]),
-            "email": sent["email"],
+            "reference": job.reference,
+            "link": actions.customer_link(secret),
+            "email": job.customer_email,
         }
     return render(request, "portal/received.html", context)
 

@@ -140,7 +140,12 @@ def test_a_newcomer_logs_in_with_the_printed_password_and_sees_the_demo_jobs(dem
 
 def test_the_worker_stops_cleanly_on_sigterm(demo):
     worker = demo["worker"]
-    time.sleep(1.5)  # let it start and drain
+    # Running for sure (its signal handlers set) once it has sent some of the demo's emails.
+    mail = demo["var"] / "mail"
+    deadline = time.monotonic() + 60
+    while not (mail.is_dir() and any(mail.iterdir())):
+        assert time.monotonic() < deadline and worker.poll() is None, "the worker sent nothing"
+        time.sleep(0.2)
     worker.send_signal(signal.SIGTERM)
     output, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0, output

@@ -62,6 +62,9 @@ PRODUCT_TABLE: dict[Action, dict[JobState, tuple[frozenset[str], JobState | None
     # A new private link, whatever the state (lifecycle.py's addition for the link's security);
     # the system sends one when the customer asks on the "Lost your link?" page.
     Action.ROTATE_LINK: {state: (STAFF | {SYSTEM}, None) for state in JobState},
+    # Sending an email again: bookkeeping like a note (lifecycle.py's addition, for "operators
+    # ... can resend" in PRODUCT.md's Notifications), possible whatever the state.
+    Action.RESEND_EMAIL: {state: (STAFF, None) for state in JobState},
 }
 TERMINAL = frozenset({S.DECLINED, S.CANCELLED, S.DISPATCHED})
 # Where a print run may go; done and failed are final.

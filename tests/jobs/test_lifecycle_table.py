@@ -12,6 +12,8 @@ from printdesk.jobs.actions import Actor
 from printdesk.jobs.errors import Conflict, NotAllowed
 from printdesk.jobs.lifecycle import Action, ActorKind, JobState
 from printdesk.jobs.models import DispatchMethod, Job, RunState
+from printdesk.notifications import actions as emails
+from printdesk.notifications.models import Notification, NotificationState
 from tests.conftest import stl_upload
 from tests.jobs.helpers import PRODUCT_TABLE, TERMINAL, applies, quote_kwargs, refused, who_may
 
@@ -45,6 +47,10 @@ def perform(action: Action, job: Job, actor: Actor) -> None:
         Action.CANCEL: lambda: actions.cancel(job=job, actor=actor, reason="No longer needed"),
         Action.ADD_NOTE: lambda: actions.add_note(job=job, actor=actor, body="Noted"),
         Action.ROTATE_LINK: lambda: actions.rotate_link(job=job, actor=actor),
+        Action.RESEND_EMAIL: lambda: emails.resend(
+            notification=job.notifications.filter(state=NotificationState.SENT).first(),
+            actor=actor,
+        ),
     }
     calls[action]()
 
@@ -59,6 +65,8 @@ def job_for(make_job, staff):
             run = actions.add_run(job=job, actor=staff, quantity=2)
             if action == Action.MARK_READY:
                 actions.update_run(job=job, actor=staff, run_id=run.pk, state=RunState.DONE)
+        if action == Action.RESEND_EMAIL:  # an email that went out, to send again
+            Notification.objects.filter(job=job).update(state=NotificationState.SENT)
         return Job.objects.get(pk=job.pk)
 
     return make
@@ -88,8 +96,8 @@ def test_every_action_in_every_state_follows_the_product_table(
 def test_terminal_jobs_refuse_every_action_and_never_revive(make_job, customer, staff, state):
     job, _ = make_job(state)
     for action in ACTIONS:
-        if action in (Action.ADD_NOTE, Action.ROTATE_LINK):
-            continue  # still possible: see test_add_note.py and test_rotate_link.py
+        if action in (Action.ADD_NOTE, Action.ROTATE_LINK, Action.RESEND_EMAIL):
+            continue  # still possible: see test_add_note.py, test_rotate_link.py, test_resend.py
         for actor in (customer, staff):
             with refused(job, Conflict) as caught:
                 perform(action, job, actor)
@@ -100,7 +108,8 @@ def test_terminal_jobs_refuse_every_action_and_never_revive(make_job, customer, 
 @pytest.mark.parametrize("state", list(JobState))
 @pytest.mark.parametrize("kind", list(ActorKind))
 def test_the_actions_offered_are_those_the_table_allows(state, kind):
+    not_buttons = {Action.ADD_NOTE, Action.RESEND_EMAIL}  # each has its own form or button
     expected = [
-        action for action in ACTIONS if action != Action.ADD_NOTE and who_may(action, state, kind)
+        action for action in ACTIONS if action not in not_buttons and who_may(action, state, kind)
     ]
     assert sorted(lifecycle.available(state, kind)) == sorted(expected)

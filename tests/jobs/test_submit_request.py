@@ -9,8 +9,10 @@ from printdesk.jobs import actions
 from printdesk.jobs.errors import InvalidInput
 from printdesk.jobs.lifecycle import ActorKind, EventType, JobState
 from printdesk.jobs.models import hash_link_secret
+from printdesk.notifications import render
 from tests.conftest import stl_upload
 from tests.jobs.helpers import refused
+from tests.links import emailed_link
 
 
 @pytest.fixture
@@ -55,9 +57,11 @@ def test_it_creates_a_submitted_job_with_its_files_audit_and_emails(request_form
     assert set(sent) == {"customer", "staff"}
     assert sent["customer"].recipient == "cara@example.com"
     assert sent["staff"].recipient == settings.STAFF_NOTIFICATION_EMAIL
-    # The private link exists only in the customer's email, never in staff's.
-    assert sent["customer"].context == {"link": actions.customer_link(secret)}
-    assert sent["staff"].context == {}
+    # The private link is in the customer's email, never in staff's; no row holds it.
+    assert emailed_link(sent["customer"]) == actions.customer_link(secret)
+    assert sent["customer"].context == sent["staff"].context == {}
+    render.take_snapshot(sent["staff"])
+    assert secret not in render.to_email(sent["staff"]).body
 
 
 def test_it_gives_every_job_its_own_link(request_form):

@@ -7,6 +7,7 @@ from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import AuditEvent, Job, hash_link_secret
 from printdesk.notifications.models import Notification
 from printdesk.portal.lost_link import MAX_JOBS, recoverable_jobs
+from tests.links import emailed_link
 from tests.portal.conftest import csrf_token, status_url
 
 URL = reverse("portal:lost_link")
@@ -19,7 +20,7 @@ def ask(client, email: str):
 def new_links() -> dict[int, str]:
     """Job id -> the link in its LINK_ROTATED email."""
     rows = Notification.objects.filter(event="link_rotated", audience="customer")
-    return {row.job_id: row.context["link"] for row in rows}
+    return {row.job_id: emailed_link(row) for row in rows}
 
 
 def secret_of(link: str) -> str:

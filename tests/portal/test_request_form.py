@@ -13,6 +13,7 @@ from printdesk.jobs.models import Job, hash_link_secret
 from printdesk.notifications.models import Notification
 from printdesk.security.models import RateLimitBucket
 from tests.conftest import sample_upload, stl_upload
+from tests.links import emailed_link
 from tests.portal.conftest import csrf_token, draft_token
 
 URL = reverse("portal:request")
@@ -54,7 +55,7 @@ def test_it_creates_the_job_with_its_files_and_shows_the_link(client, send_reque
     confirmation = client.get(response["Location"])
     page = confirmation.content.decode()
     assert job.reference in page
-    [link] = [n.context["link"] for n in Notification.objects.filter(audience="customer")]
+    [link] = [emailed_link(n) for n in Notification.objects.filter(audience="customer")]
     assert link in page
     secret = link.rstrip("/").rsplit("/", 1)[-1]
     assert hash_link_secret(secret) == job.link_hash

@@ -4,8 +4,12 @@ Once an hour (and once per `--once` run) it also does the housekeeping: request-
 nobody submitted, rate-limit counters of windows long past and expired resumable uploads (with
 their partial files) are deleted.
 
-Stops cleanly on SIGTERM or Ctrl-C: the batch in hand is finished, nothing is abandoned
-half-sent (a row it could not finish is taken back by another worker when its lease ends).
+Stops cleanly on SIGTERM or Ctrl-C: the message in hand is finished and recorded, the rest of
+its batch handed back at once for any worker to take. (A worker killed outright leaves its rows
+`sending`; another takes them back when their lease ends: docs/email.md.)
+
+While the mail server cannot be reached it waits 1, 2, 4 ... up to 60 seconds between tries;
+the rows it tried are handed back without spending an attempt.
 """
 
 import logging
@@ -22,6 +26,7 @@ from printdesk.security import ratelimit
 from printdesk.uploads.actions import prune_expired
 
 HOUSEKEEPING_SECONDS = 3600
+OUTAGE_MAX_WAIT_SECONDS = 60
 log = logging.getLogger(__name__)
 
 
@@ -37,14 +42,30 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, self._stop)
         self.stdout.write("worker: started")
         housekeeping_due = 0.0
+        outage_wait = 0.0
         while not self.stopping:
             close_old_connections()
             if time.monotonic() >= housekeeping_due:
                 self._housekeeping()
                 housekeeping_due = time.monotonic() + HOUSEKEEPING_SECONDS
-            handled = sender.drain()
-            if handled:
-                self.stdout.write(f"worker: handled {handled} notification(s)")
+            batch = sender.drain(stopping=lambda: self.stopping)
+            if batch.claimed:
+                self.stdout.write(
+                    f"worker: {batch.sent} sent, {batch.failed} failed, {batch.dead} dead, "
+                    f"{batch.released} handed back"
+                )
+            if batch.unreachable:
+                outage_wait = min(max(outage_wait * 2, 1.0), OUTAGE_MAX_WAIT_SECONDS)
+                self.stdout.write(
+                    f"worker: mail server unreachable, next try in {outage_wait:.0f} s: "
+                    f"{batch.unreachable}"
+                )
+                if once:
+                    break
+                self._sleep(outage_wait)
+                continue
+            outage_wait = 0.0
+            if batch.claimed:
                 continue
             if once:
                 break
@@ -64,6 +85,7 @@ class Command(BaseCommand):
             )
 
     def _stop(self, signum, frame) -> None:
+        # Checked before each message: the one being sent is finished and recorded first.
         self.stopping = True
 
     def _sleep(self, seconds: float) -> None:
