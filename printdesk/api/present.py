@@ -162,6 +162,8 @@ def detail(job: Job, actor_kind: ActorKind) -> dict:
         ],
         "notifications": [
             {
+                "id": n.pk,
+                "resend_of": n.resend_of_id,
                 "event": n.event,
                 "audience": n.audience,
                 "recipient": n.recipient,

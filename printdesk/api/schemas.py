@@ -140,6 +140,8 @@ class AuditOut(Schema):
 
 
 class NotificationOut(Schema):
+    id: int
+    resend_of: int | None = Field(description="The email this one is a copy of, if a resend.")
     event: str
     audience: str
     recipient: str
@@ -230,6 +232,13 @@ class In(Schema):
 class Versioned(In):
     expected_version: int | None = Field(
         None, description="The job version you saw; refused with 409 if the job changed since."
+    )
+
+
+class ResendIn(In):
+    # Required here: sending an email twice by accident is what the version prevents.
+    expected_version: int = Field(
+        description="The job version you saw; refused with 409 if the job changed since."
     )
 
 

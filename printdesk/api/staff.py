@@ -23,6 +23,7 @@ from printdesk.api.schemas import (
     NoteIn,
     QuoteIn,
     ReasonIn,
+    ResendIn,
     RunIn,
     RunUpdateIn,
     SortKey,
@@ -34,6 +35,8 @@ from printdesk.jobs import actions, search
 from printdesk.jobs.actions import QuoteLineInput
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job, PrintRun, parse_reference
+from printdesk.notifications import actions as emails
+from printdesk.notifications.models import Notification
 
 log = logging.getLogger(__name__)
 
@@ -273,4 +276,23 @@ def add_note(request: HttpRequest, reference: str, body: NoteIn):
     """An internal note, never shown to the customer."""
     job = _job(reference)
     actions.add_note(job=job, actor=staff_actor(request), body=body.body)
+    return Status(201, _detail(request, job))
+
+
+@router.post(
+    "/jobs/{reference}/notifications/{notification_id}/resend",
+    response={201: JobDetailOut, **ERRORS},
+)
+def resend_email(request: HttpRequest, reference: str, notification_id: int, body: ResendIn):
+    """Send one of the job's emails again, once it was sent or gave up: a copy with the same
+    words, queued now and recorded in the audit trail (see `notifications[].resend_of`)."""
+    job = _job(reference)
+    notification = get_object_or_404(
+        Notification.objects.select_related("job"), pk=notification_id, job=job
+    )
+    emails.resend(
+        notification=notification,
+        actor=staff_actor(request),
+        expected_version=body.expected_version,
+    )
     return Status(201, _detail(request, job))

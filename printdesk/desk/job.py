@@ -47,6 +47,8 @@ from printdesk.jobs import actions, lifecycle
 from printdesk.jobs.errors import Conflict, InvalidInput, NotAllowed
 from printdesk.jobs.lifecycle import Action, JobState
 from printdesk.jobs.models import DispatchMethod, Job, PrintRun, RunState, parse_reference
+from printdesk.notifications import actions as emails
+from printdesk.notifications.models import Notification
 
 log = logging.getLogger(__name__)
 
@@ -444,6 +446,25 @@ def add_note(request: HttpRequest, reference: str) -> HttpResponse:
     return _act(request, job, job.version, perform, "note", form)
 
 
+@staff_required
+@require_POST
+def resend_email(request: HttpRequest, reference: str, notification_id: int) -> HttpResponse:
+    """Send one of the job's emails again: a copy, queued now (see notifications.actions)."""
+    job = _job(reference)
+    version = _expected_version(request)
+    notification = get_object_or_404(
+        Notification.objects.select_related("job"), pk=notification_id, job=job
+    )
+
+    def perform() -> str:
+        copy = emails.resend(
+            notification=notification, actor=staff_actor(request), expected_version=version
+        )
+        return f"Email #{notification.pk} will be sent again to {copy.recipient} (as #{copy.pk})."
+
+    return _act(request, job, version, perform)
+
+
 JOB = "jobs/<str:reference>/"
 
 urlpatterns = [
@@ -460,5 +481,6 @@ urlpatterns = [
     path(JOB + "cancel/", cancel, name="job_cancel"),
     path(JOB + "rotate-link/", rotate_link, name="job_rotate_link"),
     path(JOB + "notes/", add_note, name="job_add_note"),
+    path(JOB + "emails/<int:notification_id>/resend/", resend_email, name="job_resend_email"),
     path("files/<int:version_id>/download/", file_download, name="file_download"),
 ]

@@ -21,7 +21,7 @@ from printdesk.desk.job_forms import (
     run_rows,
 )
 from printdesk.jobs import lifecycle
-from printdesk.jobs.lifecycle import Action, ActorKind, JobState
+from printdesk.jobs.lifecycle import Action, ActorKind, EventType, JobState
 from printdesk.jobs.models import (
     LIVE_QUOTE,
     RUN_MOVES,
@@ -32,6 +32,9 @@ from printdesk.jobs.models import (
     Quote,
     RunState,
 )
+from printdesk.notifications import render
+from printdesk.notifications.actions import can_resend
+from printdesk.notifications.models import Notification
 
 # The buttons a run offers, in the order a run lives through them.
 RUN_BUTTONS = [RunState.PRINTING, RunState.DONE, RunState.FAILED]
@@ -144,9 +147,58 @@ def describe(details: dict, run_numbers: dict[int, int]) -> list[str]:
         else:
             text = f"Carrier {carrier}" if carrier else "By carrier"
             said.append(f"{text}, tracking {tracking}" if tracking else text)
+    if "notification_id" in rest:
+        text = f"Email #{rest.pop('notification_id')}"
+        if "event" in rest:
+            text += f" ({_event_label(rest.pop('event'))})"
+        if "recipient" in rest:
+            text += f" to {rest.pop('recipient')}"
+        said.append(text)
+    if "retried" in rest:
+        said.append("Retried email " + ", ".join(f"#{pk}" for pk in rest.pop("retried")))
     rest.pop("note_id", None)  # the note itself is listed under internal notes
     said.extend(f"{key.replace('_', ' ')}: {value}" for key, value in rest.items())
     return said
+
+
+def _event_label(value: str) -> str:
+    return EventType(value).label if value in EventType.values else value
+
+
+@dataclass(frozen=True)
+class EmailRow:
+    """One notification on the job page, with its snapshot as staff may read it."""
+
+    notification: Notification
+    copies: list[int]  # the ids of its resends
+    can_resend: bool
+    subject: str
+    text: str
+
+
+# The private link is the customer's alone: staff read the snapshot with this in its place.
+LINK_SHOWN_AS = "[private link]"
+
+
+def email_rows(job: Job, actor_kind: ActorKind) -> list[EmailRow]:
+    """The job's emails (prefetched: no query per row), oldest first."""
+    notifications = list(job.notifications.all())
+    copies: dict[int, list[int]] = {}
+    for n in notifications:
+        if n.resend_of_id is not None:
+            copies.setdefault(n.resend_of_id, []).append(n.pk)
+    transition = lifecycle.find(Action.RESEND_EMAIL, JobState(job.state))
+    staff_may = transition is not None and lifecycle.permits(transition, actor_kind)
+    return [
+        EmailRow(
+            notification=n,
+            copies=copies.get(n.pk, []),
+            can_resend=staff_may and can_resend(n, has_copy=n.pk in copies),
+            subject=n.subject.replace(render.LINK_PLACEHOLDER, LINK_SHOWN_AS),
+            text=n.body_text.replace(render.LINK_PLACEHOLDER, LINK_SHOWN_AS),
+        )
+        for n in notifications
+    ]
 
 
 def audit_rows(job: Job, run_numbers: dict[int, int]) -> list[AuditRow]:
@@ -204,7 +256,7 @@ def page_context(
         "dispatch": _dispatch(job),
         "notes": list(job.internal_notes.all()),
         "audit": audit_rows(job, run_numbers),
-        "notifications": list(job.notifications.all()),
+        "notifications": email_rows(job, actor_kind),
         "decline_form": forms.get("decline") or decline_form(),
         "cancel_form": forms.get("cancel") or cancel_form(),
         "note_form": forms.get("note") or NoteForm(prefix="note"),

@@ -10,3 +10,13 @@ urlpatterns = [
     *job.urlpatterns,
     *admin_pages.urlpatterns,
 ]
+
+# --- Email templates (issue 5): the wording of emails, admins only. ---
+from printdesk.desk import admin_email_templates  # noqa: E402  (its block, kept apart)
+
+urlpatterns += admin_email_templates.urlpatterns
+
+# --- Emails on the desk (issue 5): the admins' outbox of failed and dead emails. ---
+from printdesk.desk import admin_outbox  # noqa: E402  (its block, kept apart)
+
+urlpatterns += admin_outbox.urlpatterns

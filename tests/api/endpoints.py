@@ -15,6 +15,7 @@ from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job, RunState
+from printdesk.notifications.models import Notification, NotificationState
 from tests.api.conftest import ApiClient
 from tests.conftest import stl_upload
 
@@ -44,6 +45,10 @@ def _one_run(job: Job, staff: Actor) -> None:
     actions.add_run(job=job, actor=staff, quantity=1)
 
 
+def _emails_sent(job: Job, staff: Actor) -> None:
+    Notification.objects.filter(job=job).update(state=NotificationState.SENT)
+
+
 def _all_printed(job: Job, staff: Actor) -> None:
     run = actions.add_run(job=job, actor=staff, quantity=job.quantity)
     actions.update_run(job=job, actor=staff, run_id=run.pk, state=RunState.DONE)
@@ -53,7 +58,7 @@ def _all_printed(job: Job, staff: Actor) -> None:
 class Endpoint:
     name: str
     method: str
-    path: str  # relative to /api/v1, with {ref}, {file_id}, {number}, {run_id} to fill in
+    path: str  # relative to /api/v1: {ref}, {file_id}, {number}, {run_id}, {email_id} filled in
     audience: str  # "staff", "customer" or "public"
     state: JobState = JobState.SUBMITTED  # the job's state for the call to succeed
     body: Body | None = None  # a valid JSON body; None for GET and uploads
@@ -78,6 +83,8 @@ class Endpoint:
             values["file_id"] = first_file.pk if first_file else 0
             first_run = job.runs.first()
             values["run_id"] = first_run.pk if first_run else 0
+            first_email = job.notifications.order_by("id").first()
+            values["email_id"] = first_email.pk if first_email else 0
         values.update(override)
         return self.path.format(**values)
 
@@ -204,6 +211,17 @@ STAFF = [
         "staff",
         body=lambda job: {},
         wrong_types={"expected_version": "latest"},
+    ),
+    Endpoint(
+        "resend email",
+        "POST",
+        "/jobs/{ref}/notifications/{email_id}/resend",
+        "staff",
+        prepare=_emails_sent,
+        body=lambda job: {"expected_version": job.version},
+        success=201,
+        wrong_types={"expected_version": "latest"},
+        required=("expected_version",),
     ),
 ]
 
