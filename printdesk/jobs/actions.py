@@ -308,6 +308,13 @@ def submit_request(
         raise InvalidInput("Attach at least one print file.", field="files")
     if len(files) > settings.MAX_FILES_PER_JOB:
         raise InvalidInput(f"Attach at most {settings.MAX_FILES_PER_JOB} files.", field="files")
+    total = sum(item.size or 0 for item in files)
+    if total > settings.MAX_JOB_BYTES:
+        raise InvalidInput(
+            f"These files come to {total:,} bytes; a request may hold "
+            f"{settings.MAX_JOB_BYTES:,} bytes of files in all.",
+            field="files",
+        )
     stored = [item if isinstance(item, StoredFile) else store_upload(item) for item in files]
 
     actor = Actor.customer()
@@ -481,6 +488,17 @@ def decline_quote(
     )
 
 
+def _check_job_room(job: Job, adding: int) -> None:
+    """Refuse a file that would take the job's stored versions past MAX_JOB_BYTES."""
+    held = FileVersion.objects.filter(job_file__job=job).aggregate(total=Sum("size"))["total"]
+    if (held or 0) + adding > settings.MAX_JOB_BYTES:
+        raise InvalidInput(
+            f"This file does not fit: {job.reference} already holds {held or 0:,} bytes of "
+            f"files, and a job may hold {settings.MAX_JOB_BYTES:,} bytes in all.",
+            field="file",
+        )
+
+
 def revise_file(
     *,
     job: Job,
@@ -494,9 +512,11 @@ def revise_file(
     `upload` is an upload, stored here, or a file already stored (a finished resumable upload).
     The live quote, if any, is superseded and can no longer be accepted.
     """
+    _check_job_room(job, upload.size or 0)  # before storing: a refused file costs nothing
     stored = upload if isinstance(upload, StoredFile) else store_upload(upload, field="file")
     with _acting(job):
         transition, old = _claim(job, Action.REVISE_FILE, actor, expected_version)
+        _check_job_room(job, stored.size)  # again with the job claimed: no race slips past
         if job_file_id is None:
             job_file = JobFile.objects.create(job=job, name=stored.original_name)
         elif (existing := JobFile.objects.filter(pk=job_file_id, job=job).first()) is not None:
