@@ -21,6 +21,9 @@ The last line printed is one JSON object:
 {"queue_p95_ms": N, "queue_queries": N, "status_rps": N, "baseline_rps": N}
 """
 
+import stdlib_first  # noqa: F401  (first: bench/email.py must not shadow the stdlib)
+
+# isort: split
 import argparse
 import http.client
 import json
@@ -40,8 +43,6 @@ from urllib.parse import urlencode
 from serving import free_port, wait_until_up  # bench/serving.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = Path(__file__).resolve().parent
-sys.path.insert(0, str(BENCH_DIR))
 
 # The queue as an operator works it: the default view, tabs, searches, filters, sorting, and
 # the first pages (deep offsets are the API's concern and measured in bench/transitions.py).
@@ -238,9 +239,9 @@ def main() -> None:
                 "--workers=2",
                 f"--bind=127.0.0.1:{port}",
                 "--pythonpath",
-                f"{ROOT},{BENCH_DIR}",
+                str(ROOT),
                 "--env",
-                "DJANGO_SETTINGS_MODULE=pages_settings",
+                "DJANGO_SETTINGS_MODULE=bench.pages_settings",
                 "--log-level=warning",
                 "printdesk.wsgi:application",
             ],

@@ -22,6 +22,9 @@ then measures:
 The last line printed is one JSON object with the headline figures.
 """
 
+import stdlib_first  # noqa: F401  (first: bench/email.py must not shadow the stdlib)
+
+# isort: split
 import argparse
 import json
 import os

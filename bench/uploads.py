@@ -27,6 +27,9 @@ server_idle_rss_mb, worker_peak_rss_mb, raw_same_reads_mb_s and ratio_same_reads
 alongside.)
 """
 
+import stdlib_first  # noqa: F401  (first: bench/email.py must not shadow the stdlib)
+
+# isort: split
 import argparse
 import base64
 import hashlib
@@ -46,7 +49,6 @@ from pathlib import Path
 from serving import free_port, wait_until_up  # bench/serving.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH_DIR = Path(__file__).resolve().parent
 CHUNK = 8 * 1024 * 1024
 SEND_BLOCK = 1024 * 1024  # what http.client hands the socket at a time
 
@@ -270,9 +272,9 @@ def main() -> None:
                 "--timeout=300",
                 f"--bind=127.0.0.1:{port}",
                 "--pythonpath",
-                f"{ROOT},{BENCH_DIR}",
+                str(ROOT),
                 "--env",
-                "DJANGO_SETTINGS_MODULE=uploads_settings",
+                "DJANGO_SETTINGS_MODULE=bench.uploads_settings",
                 "--log-level=warning",
                 "printdesk.wsgi:application",
             ],

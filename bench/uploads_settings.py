@@ -2,4 +2,4 @@
 
 from printdesk.settings import *  # noqa: F403  (the project's settings, unchanged)
 
-ROOT_URLCONF = "uploads_urls"
+ROOT_URLCONF = "bench.uploads_urls"
