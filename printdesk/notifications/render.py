@@ -2,7 +2,9 @@
 
 Interface used by the sender and the desk (keep it stable):
 - `snapshot(notification)` renders subject, text and HTML with the private link as
-  LINK_PLACEHOLDER; `take_snapshot(notification)` stores that on the row once (never again).
+  LINK_PLACEHOLDER; `take_snapshot(notification)` stores that on the row once (never again);
+  `take_snapshots(rows)` does it for a whole batch (the worker's), reading what the rows share
+  once and storing the snapshots in one transaction.
 - `to_email(notification)` builds the message from the stored snapshot, with the real link
   put back and a stable Message-ID.
 
@@ -17,6 +19,7 @@ import html
 import logging
 import re
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -25,6 +28,8 @@ from typing import cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import connections, transaction
+from django.db.models import Field, Q
 from django.template import Context, Engine, Template, TemplateSyntaxError, engines
 from django.template.backends.django import DjangoTemplates
 from django.urls import reverse
@@ -119,27 +124,95 @@ def context_for(notification: Notification, bureau: Bureau | None = None) -> dic
     """What the templates get: the job, the event as it happened, and links (see the docs).
 
     Reads the audit event and, for the events that have one, that event's quote and the
-    dispatch: a handful of queries, none per quote line.
+    dispatch: a handful of queries, none per quote line. A batch reads them once for all its
+    rows (`_Shared`).
     """
+    return _context(notification, _Shared.read([notification], bureau))
+
+
+def _original_audit(notification: Notification, shared: "_Shared") -> AuditEvent:
+    """The event the email is about: a copy made before its original was written is about
+    the original's event."""
+    if notification.resend_of_id is not None:
+        return shared.originals[notification.resend_of_id]
+    return notification.audit_event
+
+
+@dataclass
+class _Shared:
+    """What the rows of one batch need besides themselves, read once for all of them: the
+    bureau, the quotes (with their lines) and dispatches their events are about, the audit
+    events of the originals of copies, and the "Lost your link?" address."""
+
+    bureau: Bureau
+    quotes: dict[tuple[int, int], tuple[Quote, list[QuoteLine]]]
+    dispatches: dict[int, Dispatch]
+    originals: dict[int, AuditEvent]
+    lost_link_url: str
+
+    @classmethod
+    def read(cls, rows: Sequence[Notification], bureau: Bureau | None = None) -> "_Shared":
+        originals: dict[int, AuditEvent] = {}
+        copies = {n.resend_of_id for n in rows if n.resend_of_id is not None}
+        for n in rows:  # the original already loaded with the copy: no query
+            if n.resend_of_id in copies and Notification.resend_of.is_cached(n):
+                originals[n.resend_of_id] = n.resend_of.audit_event  # type: ignore[union-attr]
+        if copies - originals.keys():
+            for original in Notification.objects.filter(
+                pk__in=copies - originals.keys()
+            ).select_related("audit_event"):
+                originals[original.pk] = original.audit_event
+        shared = cls(
+            bureau=bureau or (_bureau(rows[0]) if rows else Bureau.current()),
+            quotes={},
+            dispatches={},
+            originals=originals,
+            lost_link_url=settings.SITE_URL + reverse("portal:lost_link"),
+        )
+        wanted: set[tuple[int, int]] = set()
+        dispatched: set[int] = set()
+        for n in rows:  # (a row that cannot be written fails on its own, in _context)
+            key = QUOTE_VERSION_KEY.get(n.event)  # type: ignore[call-overload]
+            if key is not None and (n.resend_of_id is None or n.resend_of_id in originals):
+                version = (_original_audit(n, shared).details or {}).get(key)
+                if version is not None:
+                    wanted.add((n.job_id, version))
+            elif n.event == EventType.DISPATCHED:
+                dispatched.add(n.job_id)
+        if wanted:
+            # One query for every quote of the batch, its lines with it (a quote has lines).
+            which = Q()
+            for job_id, version in wanted:
+                which |= Q(quote__job_id=job_id, quote__version=version)
+            lines = QuoteLine.objects.filter(which).select_related("quote", "material")
+            for line in lines.order_by("id"):
+                quote_key = (line.quote.job_id, line.quote.version)
+                if quote_key not in shared.quotes:
+                    shared.quotes[quote_key] = (line.quote, [])
+                shared.quotes[quote_key][1].append(line)
+        if dispatched:
+            shared.dispatches = {
+                d.job_id: d for d in Dispatch.objects.filter(job_id__in=dispatched)
+            }
+        return shared
+
+
+def _context(notification: Notification, shared: _Shared) -> dict:
     job = notification.job
-    audit = notification.audit_event
-    if notification.resend_of_id is not None:  # a copy made before the original was written
-        audit = notification.resend_of.audit_event  # type: ignore[union-attr]
+    audit = _original_audit(notification, shared)
     event = EventType(notification.event)
-    quote, lines = _quote(job, event, audit.details)
-    dispatch = None
-    if event == EventType.DISPATCHED:
-        dispatch = Dispatch.objects.filter(job=job).first()
+    quote, lines = _quote(job, event, audit.details or {}, shared)
     return base_context(
         job=job,
         audience=Audience(notification.audience),
         event=event,
         audit=audit,
-        bureau=bureau or _bureau(notification),
+        bureau=shared.bureau,
         quote=quote,
         lines=lines,
-        dispatch=dispatch,
+        dispatch=shared.dispatches.get(job.pk) if event == EventType.DISPATCHED else None,
         has_link=link_secret(job) is not None,
+        lost_link_url=shared.lost_link_url,
     )
 
 
@@ -154,6 +227,7 @@ def base_context(
     lines: list[QuoteLine] | None = None,
     dispatch: Dispatch | None = None,
     has_link: bool = True,
+    lost_link_url: str | None = None,
 ) -> dict:
     details = audit.details or {}
     customer = audience == Audience.CUSTOMER
@@ -176,7 +250,7 @@ def base_context(
         # Customer emails: the link as a placeholder (filled in when sending), or, for a job
         # whose link cannot be derived, the "Lost your link?" page instead.
         "link": LINK_PLACEHOLDER if customer and has_link else "",
-        "lost_link_url": settings.SITE_URL + reverse("portal:lost_link"),
+        "lost_link_url": lost_link_url or settings.SITE_URL + reverse("portal:lost_link"),
         # Staff emails: the job on the desk. Never the customer's link.
         "desk_url": ""
         if customer
@@ -185,17 +259,14 @@ def base_context(
     }
 
 
-def _quote(job: Job, event: EventType, details: dict) -> tuple[Quote | None, list[QuoteLine]]:
-    """The quote the event was about, with its lines, in one query (a quote has lines)."""
+def _quote(
+    job: Job, event: EventType, details: dict, shared: _Shared
+) -> tuple[Quote | None, list[QuoteLine]]:
+    """The quote the event was about, with its lines (read with the batch)."""
     key = QUOTE_VERSION_KEY.get(event)
     if key is None or details.get(key) is None:
         return None, []
-    lines = list(
-        QuoteLine.objects.filter(quote__job=job, quote__version=details[key])
-        .select_related("quote", "material")
-        .order_by("id")
-    )
-    return (lines[0].quote, lines) if lines else (None, [])
+    return shared.quotes.get((job.pk, details[key]), (None, []))
 
 
 def _bureau(notification: Notification) -> Bureau:
@@ -212,6 +283,12 @@ def _bureau(notification: Notification) -> Bureau:
 
 def _override(name: str) -> dict[str, str] | None:
     return EmailTemplate.objects.filter(name=name).values(*PARTS).first()
+
+
+def _overrides(names: set[str]) -> dict[str, dict[str, str]]:
+    """The admins' overrides of these templates, in one query: a batch reads them once."""
+    rows = EmailTemplate.objects.filter(name__in=names).values("name", *PARTS)
+    return {row.pop("name"): row for row in rows}
 
 
 def render_parts(name: str, context: dict, source: dict[str, str] | None = None) -> Rendered:
@@ -238,12 +315,16 @@ def render_parts(name: str, context: dict, source: dict[str, str] | None = None)
     return Rendered(subject=subject[:255], text=text, html=body_html)
 
 
-def render_template(name: str, context: dict) -> Rendered:
-    """The override if there is one and it renders, else the shipped files."""
-    source = _override(name)
-    if source is not None:
+_LOOK_IT_UP = object()
+
+
+def render_template(name: str, context: dict, source: object = _LOOK_IT_UP) -> Rendered:
+    """The override if there is one and it renders, else the shipped files. `source` is the
+    override (or None) when the caller has already read it, as a batch does."""
+    override = _override(name) if source is _LOOK_IT_UP else source
+    if override is not None:
         try:
-            return render_parts(name, context, source)
+            return render_parts(name, context, cast(dict[str, str], override))
         except Exception:
             # A broken override must never stop an email: the shipped wording goes instead.
             log.exception("email template override %r failed; using the shipped files", name)
@@ -262,40 +343,110 @@ def _tidy(text: str) -> str:
     lines: list[str] = []
     for line in text.splitlines():
         line = line if line == "-- " else line.rstrip()  # keep the signature delimiter
-        indent = line[: len(line) - len(line.lstrip())]
         if len(line) > WRAP:
-            lines.extend(
-                textwrap.wrap(
-                    line,
-                    WRAP,
-                    subsequent_indent=indent,
-                    break_long_words=False,
-                    break_on_hyphens=False,
-                )
-            )
+            lines.extend(_wrapper(line[: len(line) - len(line.lstrip())]).wrap(line))
         else:
             lines.append(line)
     return BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n") + "\n"
 
 
+@lru_cache(maxsize=16)
+def _wrapper(indent: str) -> textwrap.TextWrapper:
+    """textwrap.wrap's wrapper, made once per indent rather than once per long line."""
+    return textwrap.TextWrapper(
+        WRAP, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
+
+
+SNAPSHOT_FIELDS = ("template", "subject", "body_text", "body_html", "rendered_at")
+
+
 def take_snapshot(notification: Notification) -> None:
-    """Render and store the snapshot unless the row already has one (retries reuse it)."""
+    """Render and store the snapshot unless the row already has one (retries reuse it).
+    Raises what rendering raises."""
     if notification.rendered_at is not None:
         return
-    rendered = snapshot(notification)
-    fields = {
-        "template": template_name(notification),
-        "subject": rendered.subject,
-        "body_text": rendered.text,
-        "body_html": rendered.html,
-        "rendered_at": timezone.now(),
-    }
-    unrendered = Notification.objects.filter(pk=notification.pk, rendered_at__isnull=True)
-    if unrendered.update(**fields) == 1:
-        for field, value in fields.items():
-            setattr(notification, field, value)
-    else:  # someone stored one first: send theirs, so every copy says the same
-        notification.refresh_from_db(fields=list(fields))
+    failed = take_snapshots([notification])
+    if failed:
+        raise failed[notification.pk]
+
+
+def take_snapshots(notifications: Sequence[Notification]) -> dict[int, Exception]:
+    """`take_snapshot` for many rows at once, as the worker does for each batch it claims: what
+    the rows share (the bureau, the overrides, the quotes with their lines, the dispatches) is
+    read once for all of them, and the snapshots are stored in one transaction. A row that
+    already has a snapshot keeps it; so does one whose snapshot another process stored first
+    (theirs is read back, so every copy says the same).
+
+    Returns {row id: the exception} for the rows that could not be rendered: they are left
+    without a snapshot, and the others are written. Raises only if the shared reads or the
+    store fail (then no row is written).
+    """
+    rows = [n for n in notifications if n.rendered_at is None]
+    if not rows:
+        return {}
+    shared = _Shared.read(rows)
+    overrides = _overrides({template_name(n) for n in rows})
+    now = timezone.now()
+    failed: dict[int, Exception] = {}
+    snapshots: dict[int, dict] = {}
+    for notification in rows:
+        name = template_name(notification)
+        try:
+            parts = render_template(name, _context(notification, shared), overrides.get(name))
+        except Exception as exc:
+            failed[notification.pk] = exc
+            continue
+        snapshots[notification.pk] = {
+            "template": name,
+            "subject": parts.subject,
+            "body_text": parts.text,
+            "body_html": parts.html,
+            "rendered_at": now,
+        }
+    if snapshots:
+        stored = _store(snapshots)
+        for notification in rows:  # set only once stored: a row never holds an unstored one
+            for field, value in stored.get(notification.pk, {}).items():
+                setattr(notification, field, value)
+    return failed
+
+
+def _store(snapshots: dict[int, dict]) -> dict[int, dict]:
+    """Store the snapshots ({row id: fields}) on rows that have none yet, in one transaction
+    (one prepared UPDATE, executed for every row), and return what each row holds now: ours,
+    or one someone else stored first."""
+    connection = connections[Notification.objects.db]
+    sql, fields = _store_sql(connection.alias)
+    params = [
+        [field.get_db_prep_save(values[field.name], connection) for field in fields] + [pk]
+        for pk, values in snapshots.items()
+    ]
+    if len(params) == 1:  # one row (a retry, or outside the worker): no transaction needed
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params[0])
+            stored = cursor.rowcount
+    else:
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            cursor.executemany(sql, params)
+            stored = cursor.rowcount  # summed over the rows, by sqlite3 and psycopg alike
+    if stored == len(snapshots):
+        return snapshots
+    # Someone stored some of them first: send theirs, so every copy says the same.
+    rows = Notification.objects.filter(pk__in=snapshots).values("pk", *SNAPSHOT_FIELDS)
+    return {values.pop("pk"): values for values in rows}
+
+
+@lru_cache(maxsize=4)
+def _store_sql(alias: str) -> tuple[str, list[Field]]:
+    """UPDATE … SET <the snapshot> WHERE id = %s AND rendered_at IS NULL. Building the ORM's
+    .update() once per row cost more CPU than running it; this is built once per process."""
+    quote = connections[alias].ops.quote_name
+    meta = Notification._meta
+    fields = [cast(Field, meta.get_field(name)) for name in SNAPSHOT_FIELDS]
+    assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+    where = f"{quote(str(meta.pk.column))} = %s AND {quote('rendered_at')} IS NULL"  # type: ignore[union-attr]
+    return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {where}", fields  # noqa: S608
 
 
 def message_id(notification: Notification) -> str:

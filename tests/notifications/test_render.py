@@ -15,6 +15,7 @@ from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import AuditEvent, Job, link_secret
 from printdesk.notifications import render
 from printdesk.notifications.models import EmailTemplate, Notification
+from tests.notifications.emails import every_email
 
 
 def test_it_signs_with_the_bureaus_name_and_address_and_sets_reply_to(make_job):
@@ -167,3 +168,72 @@ def test_a_copy_of_an_email_never_written_is_written_from_the_original_event(mak
     assert email.subject == f"[{job.reference}] Your quote: 37.50 EUR"
     assert "Total: 37.50 EUR" in email.body
     assert f"/j/{secret}/" in email.body
+
+
+def _snapshots_of(rows) -> dict:
+    return {row.pk: (row.template, row.subject, row.body_text, row.body_html) for row in rows}
+
+
+def _unwritten_rows() -> list[Notification]:
+    """Every row without its snapshot, loaded as the worker's claim loads them."""
+    Notification.objects.update(rendered_at=None, template="", subject="", body_text="")
+    return list(
+        Notification.objects.select_related("job", "job__material", "audit_event").order_by("id")
+    )
+
+
+def test_a_batch_costs_a_fixed_number_of_queries_and_says_what_rows_one_by_one_say(
+    make_job, operator, django_assert_max_num_queries
+):
+    every_email(make_job, operator)  # every kind of email, each written on its own
+    original = Notification.objects.filter(event="quote_sent").first()
+    assert original is not None
+    resent = AuditEvent.objects.create(
+        job=original.job, event="email_resent", actor_kind="operator", to_state="quoted"
+    )
+    Notification.objects.create(  # a copy of an email, made before the original was written
+        job=original.job,
+        audit_event=resent,
+        resend_of=original,
+        event=original.event,
+        audience=original.audience,
+        recipient=original.recipient,
+        next_attempt_at=timezone.now(),
+    )
+    one_by_one = []
+    for row in _unwritten_rows():
+        render.take_snapshot(row)
+        one_by_one.append(row)
+    rows = _unwritten_rows()
+    assert len(rows) > 20
+    # The bureau, the copies' originals, the quotes' lines, the dispatches, the overrides, and
+    # the snapshots stored in one transaction (its savepoint, the statement, the release).
+    with django_assert_max_num_queries(8):
+        assert render.take_snapshots(rows) == {}
+    assert _snapshots_of(rows) == _snapshots_of(one_by_one)
+    stored = Notification.objects.filter(rendered_at__isnull=False)
+    assert _snapshots_of(stored) == _snapshots_of(one_by_one)
+
+
+def test_a_batch_keeps_a_snapshot_another_worker_stored_first(make_job):
+    make_job()
+    rows = _unwritten_rows()
+    theirs = rows[0]
+    Notification.objects.filter(pk=theirs.pk).update(
+        subject="Theirs", body_text="Their text", body_html="", rendered_at=timezone.now()
+    )
+    assert render.take_snapshots(rows) == {}
+    assert (theirs.subject, theirs.body_text) == ("Theirs", "Their text")  # not ours
+    assert Notification.objects.get(pk=theirs.pk).subject == "Theirs"
+    assert rows[1].subject.startswith("[PD-") and rows[1].rendered_at is not None
+
+
+def test_a_row_that_cannot_be_written_does_not_stop_the_rest_of_its_batch(make_job):
+    make_job()
+    rows = _unwritten_rows()
+    broken = rows[0]
+    broken.event = "no_such_event"  # as if the template could not be rendered
+    failed = render.take_snapshots(rows)
+    assert list(failed) == [broken.pk] and broken.rendered_at is None
+    assert not Notification.objects.get(pk=broken.pk).rendered_at
+    assert rows[1].rendered_at is not None
