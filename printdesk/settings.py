@@ -18,7 +18,8 @@ VAR_DIR = Path(envstr("PRINTDESK_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = envbool("DEBUG", False)
-SECRET_KEY = envstr("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-production")
+# issue 6 (S2): the "django-insecure-" prefix makes `check --deploy` refuse this public key.
+SECRET_KEY = envstr("SECRET_KEY", "django-insecure-dev-only-set-SECRET_KEY-in-production")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 SITE_URL = envstr("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 BUREAU_NAME = envstr("BUREAU_NAME", "printdesk demo bureau")
@@ -41,6 +42,8 @@ INSTALLED_APPS = [
     "printdesk.portal",
     "printdesk.desk",
     "printdesk.uploads",
+    "axes",  # issue 6 (S2): login lockout by username and IP; see the security block below
+    "csp",  # issue 6 (S2): Content-Security-Policy; see the security block below
 ]
 
 MIDDLEWARE = [
@@ -52,6 +55,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # issue 6 (S2): the CSP header, the staff idle timeout (after auth), and axes last, so it
+    # turns a locked-out login into its answer (see the security block below).
+    "csp.middleware.CSPMiddleware",
+    "printdesk.security.middleware.StaffIdleTimeoutMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "printdesk.urls"
@@ -103,7 +111,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {  # issue 6 (S2): staff passwords of at least 12 characters
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": envint("PRINTDESK_PASSWORD_MIN_LENGTH", 12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -302,10 +313,117 @@ LINK_RECOVERY_RATE_WINDOW = envint("PRINTDESK_LINK_RECOVERY_RATE_WINDOW", 3600)
 PUBLIC_IP_RATE_LIMIT = envint("PRINTDESK_PUBLIC_IP_RATE_LIMIT", 30)
 PUBLIC_IP_RATE_WINDOW = envint("PRINTDESK_PUBLIC_IP_RATE_WINDOW", 3600)
 
+# issue 6 (S1): a job's private link stops working (410) this many days after the job ended
+# (declined, cancelled, dispatched); a replaced link answers 410 at once.
+LINK_EXPIRY_DAYS = envint("PRINTDESK_LINK_EXPIRY_DAYS", 180)
+
+# issue 6 (S1): private job links never reach a log. The filter (printdesk/lib/redact.py)
+# rewrites /j/<secret>/ and X-Job-Link values on the loggers that write request lines, before
+# any handler sees them, and on our handlers for anything else that passes through.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_links": {"()": "printdesk.lib.redact.RedactLinks"}},
+    "formatters": {  # Django's own, for runserver's request lines
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_links"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "level": "INFO",
+            "filters": ["redact_links"],
+        },
+    },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_links"]},
+        "django.security.csrf": {"filters": ["redact_links"]},
+        "django.server": {
+            "handlers": ["django.server"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_links"],
+        },
+    },
 }
+
+# --- Login, sessions and headers (issue 6, S2; docs/security.md) ---------------------------
+# Is the site reached over HTTPS (itself or through a TLS proxy)? Yes unless DEBUG, or unless
+# SITE_URL is set to a plain http:// address, as `make run` and the demo test do. It makes the
+# session and CSRF cookies Secure and turns on HSTS; PRINTDESK_HTTPS=0/1 says so outright.
+HTTPS = envbool(
+    "PRINTDESK_HTTPS", not DEBUG and not os.environ.get("SITE_URL", "").startswith("http://")
+)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = envint("PRINTDESK_HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("PRINTDESK_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("PRINTDESK_HSTS_PRELOAD", False)
+# Off by default: the TLS proxy in front redirects http to https (and a load balancer's plain
+# http health check must reach /healthz). Turn on when Django itself faces the internet.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's probe may speak plain http
+# The header a TLS-terminating proxy sets to say the request came over https, e.g.
+# SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (only when that proxy always sets or strips it).
+_proxy_ssl_header = envstr("SECURE_PROXY_SSL_HEADER", "")
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# How many reverse proxies append to X-Forwarded-For in front of Django: the client IP for
+# rate limits and login lockout is that many entries from the right (0: REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = envint("PRINTDESK_TRUSTED_PROXY_COUNT", 0)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # the /j/ pages send no-referrer themselves
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SILENCED_SYSTEM_CHECKS = [
+    # W008 (SECURE_SSL_REDIRECT off): the TLS proxy in front does that redirect; see above.
+    *(["security.W008"] if not SECURE_SSL_REDIRECT else []),
+    # W021 (no HSTS preload): preloading is an opt-in to browsers' built-in lists that is slow
+    # to undo and applies to the whole registered domain; PRINTDESK_HSTS_PRELOAD=1 opts in.
+    *(["security.W021"] if not SECURE_HSTS_PRELOAD else []),
+]
+
+# Content-Security-Policy (django-csp): our own scripts, styles and images only, no inline
+# script or style, never framed. The email template preview sets its own narrower policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Staff sessions: at most this long after logging in, and logged out after this long idle
+# (printdesk.security.middleware.StaffIdleTimeoutMiddleware).
+SESSION_COOKIE_AGE = envint("PRINTDESK_SESSION_HOURS", 12) * 3600
+SESSION_IDLE_TIMEOUT = envint("PRINTDESK_SESSION_IDLE_MINUTES", 60) * 60
+
+# Login lockout (django-axes): after this many failures for one username from one client IP,
+# that pair is refused for the cool-off; a success clears the count. Other IPs and usernames
+# are unaffected. Covers the desk, the admin site and POST /api/v1/auth/token.
+AUTHENTICATION_BACKENDS = [
+    "printdesk.security.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("PRINTDESK_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = envint("PRINTDESK_LOGIN_COOLOFF_MINUTES", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Every attempt while locked out starts the cool-off again: guessing on only prolongs it (and
+# only for that username from that address).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_CLIENT_IP_CALLABLE = "printdesk.security.lockout.client_ip"  # ratelimit.client_ip's
+AXES_LOCKOUT_CALLABLE = "printdesk.security.lockout.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged

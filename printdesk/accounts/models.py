@@ -2,12 +2,15 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 TOKEN_PREFIX = "pdt_"  # noqa: S105 (a prefix that makes leaked tokens easy to spot)
+# "Last used" is for people reading the tokens page; a write per API call would be waste.
+TOUCH_EVERY = timedelta(seconds=60)
 
 
 def hash_token(token: str) -> str:
@@ -39,5 +42,9 @@ class ApiToken(models.Model):
         token = cls.objects.create(user=user, name=name, token_hash=hash_token(secret))
         return token, secret
 
-    def touch(self) -> None:
-        ApiToken.objects.filter(pk=self.pk).update(last_used_at=timezone.now())
+    def touch(self, every: timedelta = TOUCH_EVERY) -> None:
+        """Record a use: one UPDATE at most once per `every` per token, however many processes
+        serve its calls (the condition is checked by the database, not in memory)."""
+        now = timezone.now()
+        stale = models.Q(last_used_at__isnull=True) | models.Q(last_used_at__lt=now - every)
+        ApiToken.objects.filter(stale, pk=self.pk).update(last_used_at=now)

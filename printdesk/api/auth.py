@@ -8,7 +8,8 @@ from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from printdesk.accounts.models import ApiToken, hash_token
 from printdesk.accounts.roles import actor_kind_for
 from printdesk.jobs.actions import Actor
-from printdesk.jobs.models import Job, hash_link_secret
+from printdesk.jobs.errors import ActionError
+from printdesk.jobs.models import Job, LinkGone, job_for_link
 
 # Touching last_used_at on every request would add a write to every read; once a minute is
 # plenty to show "last used" to an admin.
@@ -53,6 +54,19 @@ class StaffSession(APIKeyCookie):
         return user if actor_kind_for(user) is not None else None
 
 
+class LinkRefused(ActionError):
+    """A link that opens no job: 404 if it never did, 410 if it was replaced or expired (a
+    missing header stays 401). The API answers it as any refusal: JSON message and code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status
+        self.code = code
+
+
+UNKNOWN_LINK = "This link does not open any job. Ask for your links at /lost-link/."
+
+
 class JobLink(APIKeyHeader):
     """`X-Job-Link: <secret>`: the customer's private link secret; authorises one job."""
 
@@ -61,9 +75,13 @@ class JobLink(APIKeyHeader):
     def authenticate(self, request: HttpRequest, key: str | None) -> Job | None:
         if not key:
             return None
-        return (
-            Job.objects.select_related("material").filter(link_hash=hash_link_secret(key)).first()
-        )
+        try:
+            job = job_for_link(key, Job.objects.select_related("material"))
+        except LinkGone as gone:
+            raise LinkRefused(410, f"link_{gone.reason}", gone.message) from None
+        if job is None:
+            raise LinkRefused(404, "link_unknown", UNKNOWN_LINK)
+        return job
 
 
 def staff_actor(request: HttpRequest) -> Actor:

@@ -13,7 +13,16 @@ from printdesk.jobs.models import Job
 
 router = Router(auth=customer_auth, tags=["customer"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+# 401: no X-Job-Link; 404: a link that never opened a job; 410: a replaced or expired one.
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    410: ErrorOut,
+    422: ErrorOut,
+}
 CUSTOMER = Actor.customer()
 
 

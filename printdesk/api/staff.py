@@ -82,7 +82,7 @@ def _detail(request: HttpRequest, job: Job) -> dict:
     return present.detail(fresh, staff_actor(request).kind)
 
 
-@router.get("/jobs", response=JobPageOut, summary="The job queue")
+@router.get("/jobs", response={200: JobPageOut, **ERRORS}, summary="The job queue")
 def list_jobs(request: HttpRequest, filters: Query[JobFilters]):
     jobs = _filtered(filters)
     start = (filters.page - 1) * filters.page_size

@@ -20,3 +20,8 @@ urlpatterns += admin_email_templates.urlpatterns
 from printdesk.desk import admin_outbox  # noqa: E402  (its block, kept apart)
 
 urlpatterns += admin_outbox.urlpatterns
+
+# --- API tokens (issue 6): each operator's own; admins see anyone's. ---
+from printdesk.desk import tokens  # noqa: E402  (its block, kept apart)
+
+urlpatterns += tokens.urlpatterns

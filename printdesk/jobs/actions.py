@@ -47,9 +47,11 @@ from printdesk.jobs.models import (
     Quote,
     QuoteLine,
     QuoteStatus,
+    RevokedLink,
     RunState,
     derive_link_secret,
     hash_link_secret,
+    link_secret,
     new_link_nonce,
 )
 from printdesk.notifications.outbox import queue_for_event
@@ -655,15 +657,31 @@ def cancel(*, job: Job, actor: Actor, reason: str, expected_version: int | None 
 def rotate_link(*, job: Job, actor: Actor, expected_version: int | None = None) -> Job:
     """Replace the customer's private link: the old one stops working at once, and the new one
     is emailed to the customer (and to nobody else: staff never see it). Only the new nonce
-    and hash are stored; the email derives the link again (models.link_secret)."""
+    and hash are stored; the email derives the link again (models.link_secret). The old hash
+    goes to RevokedLink, so the old link answers 410 ("replaced"), not 404."""
     nonce = new_link_nonce()
     link_hash = hash_link_secret(derive_link_secret(nonce))
     with _acting(job):
         transition, old = _claim(job, Action.ROTATE_LINK, actor, expected_version)
+        # Read under the claim's row lock: the hash being replaced, whatever `job` holds.
+        old_hash = Job.objects.filter(pk=job.pk).values_list("link_hash", flat=True).get()
+        RevokedLink.objects.create(link_hash=old_hash, job=job, reason=f"rotated by {actor.kind}")
         Job.objects.filter(pk=job.pk).update(link_hash=link_hash, link_nonce=nonce)
         _record(job, old, transition, actor, {})
     job.link_hash, job.link_nonce = link_hash, nonce
     return job
+
+
+def send_link(*, job: Job, actor: Actor) -> Job:
+    """Email the customer their current link again ("Lost your link?"); nothing else changes.
+
+    Only for a link that can be derived again (models.link_secret): the worker puts it in the
+    email; the database still holds only its hash. A link that cannot be derived is replaced
+    with rotate_link instead (Conflict here).
+    """
+    if link_secret(job) is None:
+        raise Conflict(f"The link of {job.reference} cannot be sent again: send a new one.")
+    return _simple(job, Action.SEND_LINK, actor, None)
 
 
 def add_note(*, job: Job, actor: Actor, body: str) -> Note:

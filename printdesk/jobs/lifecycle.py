@@ -49,6 +49,7 @@ class Action(models.TextChoices):
     ADD_NOTE = "add_note", "Add internal note"
     ROTATE_LINK = "rotate_link", "Send the customer a new link"
     RESEND_EMAIL = "resend_email", "Resend an email"
+    SEND_LINK = "send_link", "Email the customer their link"
 
 
 class EventType(models.TextChoices):
@@ -69,6 +70,7 @@ class EventType(models.TextChoices):
     NOTE_ADDED = "note_added", "Internal note added"
     LINK_ROTATED = "link_rotated", "New private link sent"
     EMAIL_RESENT = "email_resent", "Email resent"
+    LINK_SENT = "link_sent", "Private link emailed again"
 
 
 S = JobState
@@ -127,12 +129,15 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(Action.ADD_NOTE, list(JobState), None, STAFF, EventType.NOTE_ADDED),
     # A leaked or lost link is replaced, whatever the state: a customer still follows the
     # tracking of a dispatched job through it. The system rotates it when a customer asks on
-    # "Lost your link?" (portal/lost_link.py says why a new link rather than the old one).
+    # "Lost your link?" and the link cannot be derived again (portal/lost_link.py).
     _t(Action.ROTATE_LINK, list(JobState), None, STAFF | SYSTEM, EventType.LINK_ROTATED),
     # Sending an email again (a customer lost it, or it gave up): bookkeeping like a note, so
     # possible in every state, recorded in the trail, and it moves the version so a double
     # click resends once. The email itself is a copy of the one chosen, not a new event's.
     _t(Action.RESEND_EMAIL, list(JobState), None, STAFF, EventType.EMAIL_RESENT),
+    # "Lost your link?": the system emails the current link again (derived, never stored), so
+    # asking does not kill a link the customer may still have open. Bookkeeping like a resend.
+    _t(Action.SEND_LINK, list(JobState), None, SYSTEM, EventType.LINK_SENT),
 )
 
 
@@ -183,6 +188,7 @@ CUSTOMER_NOTIFIED = frozenset(
         EventType.DISPATCHED,
         EventType.CANCELLED,
         EventType.LINK_ROTATED,
+        EventType.LINK_SENT,
     }
 )
 STAFF_NOTIFIED_WHEN_CUSTOMER_ACTS = frozenset(

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from printdesk.catalogue.models import Material, Printer
-from printdesk.jobs.lifecycle import ActorKind, EventType, JobState
+from printdesk.jobs.lifecycle import TERMINAL_STATES, ActorKind, EventType, JobState
 
 REFERENCE_PREFIX = "PD-"
 REFERENCE_RE = re.compile(r"^\s*(?:PD-?)?0*(\d{1,18})\s*$", re.IGNORECASE)
@@ -116,6 +117,65 @@ class Job(models.Model):
     @property
     def reference(self) -> str:
         return f"{REFERENCE_PREFIX}{self.pk:05d}"
+
+
+class RevokedLink(models.Model):
+    """The hash of a link that was replaced: it opens nothing, but answers 410, not 404.
+
+    Written by `actions.rotate_link` in the rotation's transaction. Only the hash is kept, as
+    for the live link, so this table gives no working link either.
+    """
+
+    link_hash = models.CharField(max_length=64, unique=True)
+    job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="revoked_links")
+    revoked_at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=30, default="rotated")
+
+    class Meta:
+        ordering = ["job_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.job}: link revoked {self.revoked_at:%Y-%m-%d}"
+
+
+class LinkGone(Exception):
+    """A link that opened a job once and no longer does: answered with 410 and a way to ask
+    for a fresh link. It never says which job it was."""
+
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        if reason == self.REVOKED:
+            self.message = "This link was replaced by a newer one and no longer works."
+        else:
+            days = settings.LINK_EXPIRY_DAYS
+            self.message = f"This link has expired: its job ended more than {days} days ago."
+        super().__init__(self.message)
+
+
+def link_expired(job: Job) -> bool:
+    """Links stop working LINK_EXPIRY_DAYS after their job ended (terminal states never move
+    on, so state_changed_at is when it ended)."""
+    if job.state not in TERMINAL_STATES:
+        return False
+    return job.state_changed_at <= timezone.now() - timedelta(days=settings.LINK_EXPIRY_DAYS)
+
+
+def job_for_link(secret: str, jobs: "models.QuerySet[Job] | None" = None) -> Job | None:
+    """The job `secret` opens (from `jobs`, to load what the caller shows), or None for a link
+    that never opened one. Raises LinkGone for a replaced link or one whose job ended too
+    long ago. A working link costs one query; only a failing one looks for a revocation."""
+    link_hash = hash_link_secret(secret)
+    job = (Job.objects.all() if jobs is None else jobs).filter(link_hash=link_hash).first()
+    if job is None:
+        if RevokedLink.objects.filter(link_hash=link_hash).exists():
+            raise LinkGone(LinkGone.REVOKED)
+        return None
+    if link_expired(job):
+        raise LinkGone(LinkGone.EXPIRED)
+    return job
 
 
 class QuoteStatus(models.TextChoices):

@@ -1,8 +1,10 @@
 """The customer's status page at the private link, and what they may do there.
 
-The link's secret is the only key: a job is found by the secret's hash, and an unknown link
-gets a friendly 404 that points to "Lost your link?". Each action is a POST that redirects back
-to the page with a message; a page that is out of date is told so and shown fresh.
+The link's secret is the only key: a job is found by the secret's hash. An unknown link gets a
+friendly 404 that points to "Lost your link?"; a replaced or expired one (models.job_for_link)
+a 410 that says so and offers the same, never anything of the job. Each action is a POST that
+redirects back to the page with a message; a page that is out of date is told so and shown
+fresh.
 """
 
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
@@ -25,7 +28,7 @@ from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.errors import Conflict, InvalidInput, NotAllowed
 from printdesk.jobs.lifecycle import Action, JobState
-from printdesk.jobs.models import Job, QuoteStatus, hash_link_secret
+from printdesk.jobs.models import Job, LinkGone, QuoteStatus, job_for_link
 from printdesk.portal.fields import fields, form_errors
 from printdesk.portal.forms import CancelForm, DeclineQuoteForm, QuoteDecisionForm, ReviseForm
 from printdesk.portal.private import private_page
@@ -39,17 +42,32 @@ UPLOAD_GONE = "That upload is not there any more; please upload the file again."
 SHOWN = {"decline": ("reason",), "cancel": ("reason",), "revise": ("file_id", "file")}
 
 
-def _linked_job(secret: str) -> Job | None:
-    return Job.objects.filter(link_hash=hash_link_secret(secret)).first()
+def _shown() -> QuerySet[Job]:
+    """Jobs with everything the page shows, in a fixed number of queries."""
+    return present.customer_queryset().select_related("dispatch")
 
 
 def _load(**where: Any) -> Job | None:
-    """The job with everything the page shows, in a fixed number of queries."""
-    return present.customer_queryset().select_related("dispatch").filter(**where).first()
+    return _shown().filter(**where).first()
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/link_not_found.html", status=404)
+
+
+def _gone(request: HttpRequest, gone: LinkGone) -> HttpResponse:
+    return render(request, "portal/link_gone.html", {"message": gone.message}, status=410)
+
+
+def _opened(
+    request: HttpRequest, secret: str, jobs: QuerySet[Job] | None = None
+) -> Job | HttpResponse:
+    """The job the link opens, or the page that says why it opens none (404 or 410)."""
+    try:
+        job = job_for_link(secret, jobs)
+    except LinkGone as gone:
+        return _gone(request, gone)
+    return job if job is not None else _not_found(request)
 
 
 def _refused(request: HttpRequest, secret: str, message: str, status: int) -> HttpResponse:
@@ -60,9 +78,9 @@ def _refused(request: HttpRequest, secret: str, message: str, status: int) -> Ht
 @private_page
 @require_safe
 def status(request: HttpRequest, secret: str) -> HttpResponse:
-    job = _load(link_hash=hash_link_secret(secret))
-    if job is None:
-        return _not_found(request)
+    job = _opened(request, secret, _shown())
+    if isinstance(job, HttpResponse):
+        return job
     return _page(request, job, secret)
 
 
@@ -70,9 +88,9 @@ def status(request: HttpRequest, secret: str) -> HttpResponse:
 @require_safe
 def download(request: HttpRequest, secret: str, version_id: int) -> HttpResponseBase:
     """One version of one of the job's files, as an attachment (never shown inline)."""
-    job = _linked_job(secret)
-    if job is None:
-        return _not_found(request)
+    job = _opened(request, secret)
+    if isinstance(job, HttpResponse):
+        return job
     version = FileVersion.objects.filter(pk=version_id, job_file__job=job).first()
     if version is None:
         return _refused(request, secret, "This job has no such file.", 404)
@@ -182,9 +200,9 @@ def _act(
     act: Callable[[Job, dict], str],
 ) -> HttpResponse:
     """Parse the form, take the one action, redirect back with a message (or show what's wrong)."""
-    job = _linked_job(secret)
-    if job is None:
-        return _not_found(request)
+    job = _opened(request, secret)
+    if isinstance(job, HttpResponse):
+        return job
     form = form_class(request.POST, request.FILES)
     if not form.is_valid():
         errors = form_errors(form)

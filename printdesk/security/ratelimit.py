@@ -7,6 +7,7 @@ incremented with one UPDATE is atomic on SQLite and PostgreSQL alike.
 import hashlib
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
@@ -40,6 +41,14 @@ def hit(scope: str, identity: str, *, limit: int, window: int) -> bool:
 
 
 def client_ip(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies the
+    entry they put in X-Forwarded-For (counted from the right: entries further left are
+    whatever the client sent, and a client can send anything)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [ip.strip() for ip in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [ip for ip in forwarded if ip]
+    if proxies > 0 and len(forwarded) >= proxies:
+        return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 

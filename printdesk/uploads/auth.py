@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from ninja.utils import check_csrf
 
 from printdesk.accounts.roles import actor_kind_for
-from printdesk.api.auth import JobLink, StaffToken
+from printdesk.api.auth import JobLink, LinkRefused, StaffToken
 from printdesk.files.storage import draft_token_hash
 from printdesk.jobs.lifecycle import TERMINAL_STATES
 from printdesk.jobs.models import Job
@@ -56,7 +56,16 @@ def _draft(value: str) -> Uploader | None:
 
 
 def _job(request: HttpRequest, secret: str) -> Uploader | None:
-    job = JobLink().authenticate(request, secret)
+    """A link's job, while it takes files. A link that opens no job is refused as the API
+    refuses it: 404 if it never did, 410 if it was replaced or expired."""
+    from printdesk.uploads.actions import TusError  # here: uploads.actions imports this module
+
+    try:
+        job = JobLink().authenticate(request, secret)
+    except LinkRefused as refused:
+        error = TusError(refused.message)  # the tus views answer it with its status
+        error.status = refused.status_code
+        raise error from None
     if job is None or job.state in TERMINAL_STATES:
         return None
     return Uploader(job=job)
@@ -80,7 +89,8 @@ def _session(request: HttpRequest) -> Uploader | None:
 
 
 def uploader_for(request: HttpRequest) -> Uploader | None:
-    """The uploader the request's credentials name, or None (missing, bad, expired)."""
+    """The uploader the request's credentials name, or None (missing, bad, expired). A job
+    link that opens no job raises a TusError: 404, or 410 if it was replaced or expired."""
     if value := request.headers.get("Upload-Token"):
         return _draft(value)
     if secret := request.headers.get("X-Job-Link"):

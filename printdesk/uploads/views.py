@@ -204,7 +204,10 @@ def status(request: HttpRequest, upload_id: UUID) -> HttpResponse:
     """
     if request.method != "GET":
         return JsonResponse({"error": "Use GET."}, status=405, headers={"Allow": "GET"})
-    found = _upload_for(request, upload_id)
+    try:
+        found = _upload_for(request, upload_id)  # a job link that opens no job: 404 or 410
+    except TusError as error:
+        return JsonResponse({"error": error.message}, status=error.status)
     if found is None:
         return JsonResponse({"error": "No such upload."}, status=404)
     try:

@@ -13,11 +13,23 @@
   var timer = null;
   var latest = 0;
 
+  // The HTML part is shown by posting the form into the frame: its answer carries its own
+  // policy (inline styles, nothing else) and is sandboxed: no scripts, no same origin. A srcdoc
+  // would inherit this page's policy, which refuses the inline styles every email uses.
+  function showHtml() {
+    var action = form.getAttribute("action");
+    form.setAttribute("action", frame.dataset.previewHtmlUrl);
+    form.setAttribute("target", frame.name);
+    form.submit();  // no submitter: "intent" is not sent
+    form.removeAttribute("target");
+    if (action === null) { form.removeAttribute("action"); } else { form.setAttribute("action", action); }
+  }
+
   function show(preview) {
     if (!preview) { return; }
     subject.textContent = preview.subject;
     text.textContent = preview.text;
-    frame.srcdoc = preview.html;  // the frame is sandboxed: no scripts, no same origin
+    showHtml();
   }
 
   function problems(errors) {
@@ -53,6 +65,8 @@
     window.clearTimeout(timer);
     timer = window.setTimeout(refresh, 400);
   });
+  // A page answering a posted form (an error, or the Preview button) shows the typed wording.
+  if (frame.hasAttribute("data-preview-bound")) { showHtml(); }
   var button = form.querySelector("[data-preview-button]");
   if (button) { button.hidden = true; }  // the preview follows the typing
 })();

@@ -94,8 +94,9 @@ def test_customer_endpoints_need_the_jobs_link(make_job, operator, intruder, end
 
     response = endpoint.call(intruder(who, secret), job)
 
-    assert response.status_code == 401
-    assert response.json()["code"] == "unauthorized"
+    # A link that never opened a job is 404 (issue 6); no link at all is 401.
+    expected = (404, "link_unknown") if who == "unknown link" else (401, "unauthorized")
+    assert (response.status_code, response.json()["code"]) == expected
     assert snapshot(job) == before
 
 

@@ -64,7 +64,7 @@ def test_it_lists_staff_with_role_status_and_token_use(admin_client, admin, oper
     row = re.search(r"<tr>\s*<th scope=\"row\">olga.*?</tr>", text, re.S)
     assert row is not None
     assert "Operator" in row.group(0)
-    assert "<td>1<br>" in row.group(0)  # one unrevoked token
+    assert f'/desk/admin/operators/{operator.pk}/tokens/">1</a><br>' in row.group(0)  # one token
     assert "last used" in row.group(0)
     assert "Make admin" in row.group(0)
 

@@ -92,6 +92,7 @@ def test_the_strip_shows_the_figures_and_a_chart_with_its_numbers(desk, make_job
     make_job(JobState.QUOTED)
     clock.advance(days=2)
     drive_to(job, JobState.DISPATCHED, Actor.staff(operator))
+    desk.force_login(operator)  # two days on, the staff session has ended (issue 6)
 
     html = _strip(desk.get("/desk/").content.decode())
 

@@ -359,11 +359,12 @@ def test_a_job_waiting_past_its_states_limit_gets_an_age_badge(desk, make_job, s
     assert "23 hours" in html
 
 
-def test_the_age_badge_follows_the_clock(desk, make_job, clock):
+def test_the_age_badge_follows_the_clock(desk, make_job, operator, clock):
     make_job()
     assert "badge-late" not in desk.get(QUEUE).content.decode()
 
     clock.advance(days=2)
+    desk.force_login(operator)  # two days on, the staff session has ended (issue 6)
 
     assert "badge badge-late" in desk.get(QUEUE).content.decode()
 

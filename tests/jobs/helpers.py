@@ -65,6 +65,8 @@ PRODUCT_TABLE: dict[Action, dict[JobState, tuple[frozenset[str], JobState | None
     # Sending an email again: bookkeeping like a note (lifecycle.py's addition, for "operators
     # ... can resend" in PRODUCT.md's Notifications), possible whatever the state.
     Action.RESEND_EMAIL: {state: (STAFF, None) for state in JobState},
+    # "Lost your link?" emails the current (derived) link again: the system only (issue 6).
+    Action.SEND_LINK: {state: (frozenset({SYSTEM}), None) for state in JobState},
 }
 TERMINAL = frozenset({S.DECLINED, S.CANCELLED, S.DISPATCHED})
 # Where a print run may go; done and failed are final.
@@ -89,6 +91,7 @@ CUSTOMER_HEARS = frozenset(
         EventType.DISPATCHED,
         EventType.CANCELLED,
         EventType.LINK_ROTATED,
+        EventType.LINK_SENT,
     }
 )
 STAFF_HEAR_FROM_CUSTOMERS = frozenset(

@@ -50,7 +50,7 @@ def test_the_derived_link_opens_the_job_and_the_old_one_stops_after_rotation(
     actions.rotate_link(job=job, actor=Actor.staff(operator))
 
     fresh = Job.objects.get(pk=job.pk)
-    assert client.get(status_url(secret)).status_code == 404
+    assert client.get(status_url(secret)).status_code == 410  # replaced: gone, not unknown
     assert client.get(status_url(link_secret(fresh))).status_code == 200
     assert link_secret(job) == link_secret(fresh)  # the action updates the caller's job too
 

@@ -1,10 +1,10 @@
 """One real email of every kind, made by driving jobs through the actual actions.
 
 `every_email(make_job, operator)` returns {template name: Notification}, the snapshot taken
-(as the worker takes it), for all 15 templates:
+(as the worker takes it), for all 16 templates:
 - a job taken from request to dispatch (customer: every step; staff: request, acceptance);
 - a job whose customer revises the file, declines the new quote and cancels;
-- a job the bureau declines; a link rotation.
+- a job the bureau declines; a link rotation, then the link sent again.
 The first quote costs 12.50 a part, the second 20.00: a quote email must show its own.
 """
 
@@ -21,6 +21,7 @@ def every_email(make_job, operator) -> dict[str, Notification]:
     staff, customer = Actor.staff(operator), Actor.customer()
     shipped, _ = make_job(JobState.DISPATCHED, customer_name="Cara <Customer> & Co")
     actions.rotate_link(job=shipped, actor=staff)
+    actions.send_link(job=shipped, actor=Actor.system())
 
     revised, _ = make_job(JobState.QUOTED)
     actions.revise_file(job=revised, actor=customer, upload=stl_upload("bracket-v2.stl"))

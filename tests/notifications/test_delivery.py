@@ -103,6 +103,10 @@ EVENTS: dict[EventType, tuple[JobState, Callable[[Job, Actor], object]]] = {
         JobState.DISPATCHED,
         lambda job, staff: actions.rotate_link(job=job, actor=staff),
     ),
+    EventType.LINK_SENT: (
+        JobState.QUOTED,
+        lambda job, staff: actions.send_link(job=job, actor=Actor.system()),
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""“Lost your link?”: the same answer for any address; new links for the address's open jobs."""
+"""“Lost your link?”: the same answer for any address; each open job's link emailed to it."""
 
 import pytest
 from django.urls import reverse
@@ -11,6 +11,7 @@ from tests.links import emailed_link
 from tests.portal.conftest import csrf_token, status_url
 
 URL = reverse("portal:lost_link")
+LINK_EMAILS = ("link_sent", "link_rotated")  # the current link again, or a new one
 
 
 def ask(client, email: str):
@@ -18,8 +19,8 @@ def ask(client, email: str):
 
 
 def new_links() -> dict[int, str]:
-    """Job id -> the link in its LINK_ROTATED email."""
-    rows = Notification.objects.filter(event="link_rotated", audience="customer")
+    """Job id -> the link in the email "Lost your link?" queued for it."""
+    rows = Notification.objects.filter(event__in=LINK_EMAILS, audience="customer")
     return {row.job_id: emailed_link(row) for row in rows}
 
 
@@ -27,10 +28,10 @@ def secret_of(link: str) -> str:
     return link.rstrip("/").rsplit("/", 1)[-1]
 
 
-def test_the_page_explains_that_older_links_stop_working(client, db):
+def test_the_page_says_links_you_have_keep_working(client, db):
     page = client.get(URL).content.decode()
     assert 'label for="id_email">Email address' in page
-    assert "the old links stop working" in page
+    assert "Links you already have keep working" in page
 
 
 def test_the_answer_is_the_same_for_a_known_and_an_unknown_address(client, make_job):
@@ -46,27 +47,44 @@ def test_the_answer_is_the_same_for_a_known_and_an_unknown_address(client, make_
 
     assert known.status_code == unknown.status_code == 200
     assert message(known).replace("cara@", "X@") == message(unknown).replace("nobody@", "X@")
-    assert "we have emailed a new private link" in message(known)
+    assert "we have emailed the private link" in message(known)
 
 
-def test_each_open_job_gets_a_new_link_by_email_and_the_old_link_stops(client, make_job):
-    quoted, old_secret = make_job(JobState.QUOTED, customer_email="Cara@Example.com")
+def test_each_open_job_gets_its_current_link_by_email_and_it_keeps_working(client, make_job):
+    quoted, secret = make_job(JobState.QUOTED, customer_email="Cara@Example.com")
     production, _ = make_job(JobState.IN_PRODUCTION)
 
     ask(client, "cara@EXAMPLE.com")
 
     links = new_links()
     assert set(links) == {quoted.pk, production.pk}
-    assert client.get(status_url(old_secret)).status_code == 404
-    assert client.get(status_url(secret_of(links[quoted.pk]))).status_code == 200
-    email = Notification.objects.get(job=quoted, event="link_rotated")
+    assert secret_of(links[quoted.pk]) == secret  # the same link, sent again
+    assert client.get(status_url(secret)).status_code == 200
+    assert Job.objects.get(pk=quoted.pk).link_hash == quoted.link_hash
+    email = Notification.objects.get(job=quoted, event="link_sent")
     assert email.recipient == "Cara@Example.com"
-    audit = AuditEvent.objects.get(job=quoted, event="link_rotated")
+    assert "You asked for the link to your job" in email.body_text
+    audit = AuditEvent.objects.get(job=quoted, event="link_sent")
     assert audit.actor_kind == "system"
     assert audit.details == {}  # no secret in the audit trail
 
 
-def test_finished_jobs_keep_their_links_except_recent_dispatches(client, make_job, clock):
+def test_a_link_that_cannot_be_derived_is_replaced_and_the_old_one_answers_410(client, make_job):
+    job, old_secret = make_job(JobState.QUOTED)
+    # A link from before derivation: only its hash is known, so it cannot be sent again.
+    Job.objects.filter(pk=job.pk).update(link_nonce="")
+
+    ask(client, "cara@example.com")
+
+    email = Notification.objects.get(job=job, event="link_rotated")
+    new_secret = secret_of(emailed_link(email))
+    assert new_secret != old_secret
+    assert client.get(status_url(old_secret)).status_code == 410
+    assert client.get(status_url(new_secret)).status_code == 200
+    assert not Notification.objects.filter(job=job, event="link_sent").exists()
+
+
+def test_finished_jobs_are_left_alone_except_recent_dispatches(client, make_job, clock):
     cancelled, cancelled_secret = make_job(JobState.CANCELLED)
     old_dispatch, _ = make_job(JobState.DISPATCHED)
     clock.advance(days=31)
@@ -106,7 +124,7 @@ def test_requests_per_address_are_limited(client, make_job, settings):
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
     assert 'value="CARA@example.com"' in response.content.decode()
-    assert len(Notification.objects.filter(event="link_rotated")) == 2
+    assert len(Notification.objects.filter(event="link_sent")) == 2
 
 
 def test_requests_per_client_ip_are_limited(client, db, settings):

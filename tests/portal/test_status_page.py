@@ -126,7 +126,7 @@ def test_an_unknown_link_is_a_friendly_404_pointing_to_lost_link(client, catalog
 def test_a_replaced_link_no_longer_opens_the_job(client, make_job):
     job, secret = make_job(S.SUBMITTED)
     actions.rotate_link(job=job, actor=Actor.system())
-    assert client.get(status_url(secret)).status_code == 404
+    assert client.get(status_url(secret)).status_code == 410  # tests/security/test_links.py
 
 
 def test_private_pages_send_the_privacy_headers(client, make_job):

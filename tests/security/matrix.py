@@ -58,7 +58,6 @@ MISSING_UUID = "00000000-0000-4000-8000-000000000000"
 PART = box_stl("part.stl")
 # What a persona without a link puts where a link goes: it opens nothing.
 NO_LINK = "no-link-here"
-REVOKED_IS_410 = "revoked links answer 410: not built yet"
 NINJA_DOCS_ANY_METHOD = (
     "django-ninja's openapi.json and docs views answer every method; only operations are "
     "wrapped by PrintdeskAPI._json_not_allowed"
@@ -135,7 +134,9 @@ class Expect:
     xfail: str = ""  # why today's answer differs (the test is xfail(strict=True))
 
 
-GONE = Expect(410, REVOKED_IS_410)  # issue 6: a revoked link answers 410
+# issue 6 (S1): a replaced or expired link answers 410; a made-up one 404 on the pages, the
+# customer API and tus (only a missing credential is 401).
+GONE = Expect(410)
 
 
 def _row(*answers: int | str | Expect) -> dict[P, int | str | Expect]:
@@ -152,11 +153,11 @@ ANSWERS: dict[Rule, dict[P, int | str | Expect]] = {
     Rule.ADMIN:        _row(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, 403,   LOGIN, OK),
     # Another job's link opens that job: the URL acts on theirs, never on mine.
     Rule.LINK:         _row(404,   404,   OK,    OK,    GONE,  404,   404,   404),
-    Rule.UPLOADER:     _row(401,   401,   OK,    OK,    401,   OK,    401,   OK),
+    Rule.UPLOADER:     _row(401,   404,   OK,    OK,    GONE,  OK,    401,   OK),
     # Someone else's upload looks exactly like a missing one.
-    Rule.UPLOAD_OWNER: _row(404,   404,   404,   OK,    404,   404,   404,   404),
+    Rule.UPLOAD_OWNER: _row(404,   404,   404,   OK,    GONE,  404,   404,   404),
     Rule.API_STAFF:    _row(401,   401,   401,   401,   401,   OK,    401,   OK),
-    Rule.API_CUSTOMER: _row(401,   401,   OK,    OK,    401,   401,   401,   401),
+    Rule.API_CUSTOMER: _row(401,   404,   OK,    OK,    GONE,  401,   401,   401),
 }
 # fmt: on
 
@@ -693,6 +694,10 @@ URLS: dict[str, Url] = {
     "desk:admin_email_template_preview": email_template(
         "admin_email_template_preview", {"POST": 422}
     ),
+    # issue 6 (S2): the preview's HTML part, in its own frame under its own policy.
+    "desk:admin_email_template_preview_html": email_template(
+        "admin_email_template_preview_html", {"GET": 200, "POST": 200}
+    ),
     "desk:admin_email_template_revert": email_template(
         "admin_email_template_revert", {"POST": 302}
     ),
@@ -755,6 +760,27 @@ URLS: dict[str, Url] = {
     "portal:revise": portal("revise", Action.REVISE_FILE),
 }
 
+
+# --- API tokens on the desk (issue 6, S3): each operator's own; admins see anyone's. ---
+
+
+def _token_revoke(world: World, persona: P, bad: bool = False) -> str:
+    # A fresh token of the operator's: theirs to revoke, an admin's too; the test's rollback
+    # undoes the revocation.
+    token, _ = ApiToken.issue(world.users[P.OPERATOR], "revoke me")
+    return _desk("token_revoke", MISSING_ID if bad else token.pk)
+
+
+URLS.update(
+    {
+        # POST: an empty form comes back with its errors (422); a named one shows the secret.
+        "desk:tokens": desk_page("tokens", ok={"GET": 200, "POST": 422}, data=_no_body),
+        "desk:token_revoke": Url(
+            Rule.STAFF, {"POST": 302}, _token_revoke, _no_body, wrong="GET", has_id=True
+        ),
+        "desk:admin_member_tokens": admin_member("admin_member_tokens", {"GET": 200}),
+    }
+)
 
 # --- the API table: one entry per operation of the OpenAPI description ----------------------
 
