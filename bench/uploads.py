@@ -16,7 +16,7 @@ directory (SQLite file, media, the generated file), removed afterwards.
    the last 204, which includes the completion: content check, sha256 and the move into
    storage (the status endpoint then confirms the sha256). Then the same bytes go as one
    streaming POST to the baseline view, and once more with the view reading in the tus
-   server's piece size (1 MiB), so the protocol's own cost shows apart from the buffer size.
+   server's piece size (256 KiB), so the protocol's own cost shows apart from the buffer size.
    They alternate for --rounds rounds; the speeds are total bytes over total seconds.
 5. Meanwhile a thread samples every 100 ms the resident memory (VmRSS) of gunicorn's workers.
 

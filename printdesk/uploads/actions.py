@@ -29,8 +29,9 @@ from printdesk.uploads.models import OwnerKind, TusUpload, UploadState
 # Read the request body in pieces this size: memory stays flat whatever the chunk size (one
 # piece per PATCH in progress). Each read costs a pass through Python's layers of the WSGI input
 # (gunicorn's body reader, Django's LimitedStream): with 64 KiB pieces those took more time than
-# the bytes did; 1 MiB pieces roughly halved a chunk's time on loopback (docs/benchmarks.md).
-READ_BYTES = 1024 * 1024
+# the bytes did. 256 KiB pieces keep most of the gain of 1 MiB ones (which halved a chunk's
+# time on loopback) with less memory per upload in flight (docs/benchmarks.md).
+READ_BYTES = 256 * 1024
 
 
 class RunningHashes:

@@ -242,7 +242,7 @@ def _wait_for_size(path: Path, size: int) -> None:
 
 
 def test_a_server_killed_mid_chunk_comes_back_and_the_upload_resumes(server, tmp_path):
-    data = binary_stl(100_000)  # 5 MB: room for two of the server's 1 MiB reads past half
+    data = binary_stl(100_000)  # 5 MB: room for two of the server's reads past half
     source = tmp_path / "part.stl"
     source.write_bytes(data)
     token = issue_draft_token(new_draft_token())
