@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -59,6 +60,8 @@ api = PrintdeskAPI(
         "session; customers with their job link's secret in `X-Job-Link`."
     ),
     urls_namespace="api",
+    # The schema and its docs page are read-only: other methods get 405 like the operations.
+    docs_decorator=require_safe,
 )
 api.add_router("/", public.router)
 api.add_router("/", staff.router)
