@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-migrations lock bench bench-pages bench-uploads bench-email screenshots clean venv
+.PHONY: run test lint format check-migrations lock bench bench-pages bench-uploads bench-email bench-analysis screenshots clean venv
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "printdesk needs Python 3.11 or newer; set PYTHON=python3.x")'
@@ -63,6 +63,10 @@ bench-uploads: venv
 ## bench-email: 10,000 notifications drained into a local SMTP server, one worker then two
 bench-email: venv
 	@$(PY) bench/email.py
+
+## bench-analysis: a 1.3-million-triangle STL analysed with its preview, against a raw numpy read
+bench-analysis: venv
+	@$(PY) bench/analysis.py
 
 ## screenshots: the request form, status page, queue and job page at desktop and phone widths
 screenshots: venv
