@@ -284,6 +284,18 @@ NOTIFICATION_MAX_ATTEMPTS = envint("NOTIFICATION_MAX_ATTEMPTS", 8)
 # How long a claimed row belongs to its worker; a crashed worker's rows are taken back after it.
 NOTIFICATION_LEASE_SECONDS = envint("NOTIFICATION_LEASE_SECONDS", 300)
 
+# Mesh analysis (docs/analysis.md): each file is measured in a child process that is killed
+# past its time limit and cannot take more memory than its limit. Files larger than the
+# stream threshold get the metrics that stream (box, volume, area, fit) and a preview from a
+# subsample; the 3MF cap is MAX_3MF_UNCOMPRESSED_BYTES below.
+PRINTDESK_ANALYSIS_TIME_LIMIT_S = envint("PRINTDESK_ANALYSIS_TIME_LIMIT_S", 60)
+PRINTDESK_ANALYSIS_MEMORY_MB = envint("PRINTDESK_ANALYSIS_MEMORY_MB", 1536)
+PRINTDESK_ANALYSIS_STREAM_OVER_MB = envint("PRINTDESK_ANALYSIS_STREAM_OVER_MB", 200)
+# Estimates: operators always see them; customers see an indicative range (never a price)
+# only when this is on, of +/- the percentage around the estimate.
+PRINTDESK_SHOW_ESTIMATE = envbool("PRINTDESK_SHOW_ESTIMATE", False)
+PRINTDESK_ESTIMATE_RANGE_PERCENT = envint("PRINTDESK_ESTIMATE_RANGE_PERCENT", 20)
+
 # The operator desk: where login sends staff, and how the queue pages.
 LOGIN_URL = "desk:login"
 LOGIN_REDIRECT_URL = "desk:queue"

@@ -5,7 +5,7 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from printdesk.api import present
-from printdesk.api.auth import customer_auth, linked_job
+from printdesk.api.auth import JobLink, customer_auth, linked_job
 from printdesk.api.schemas import AcceptIn, CustomerJobOut, DeclineQuoteIn, ErrorOut, ReasonIn
 from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
@@ -26,13 +26,14 @@ ERRORS = {
 CUSTOMER = Actor.customer()
 
 
-def _view(job: Job) -> dict:
-    return present.customer_view(present.customer_queryset().get(pk=job.pk))
+def _view(request: HttpRequest, job: Job) -> dict:
+    secret = request.headers.get(JobLink.param_name, "")
+    return present.customer_view(present.customer_queryset().get(pk=job.pk), secret)
 
 
 @router.get("/job", response={200: CustomerJobOut, **ERRORS}, summary="My job")
 def get_job(request: HttpRequest):
-    return _view(linked_job(request))
+    return _view(request, linked_job(request))
 
 
 @router.post("/job/accept", response={200: CustomerJobOut, **ERRORS})
@@ -44,7 +45,7 @@ def accept_quote(request: HttpRequest, body: AcceptIn):
         quote_version=body.quote_version,
         expected_version=body.expected_version,
     )
-    return _view(job)
+    return _view(request, job)
 
 
 @router.post("/job/decline-quote", response={200: CustomerJobOut, **ERRORS})
@@ -56,7 +57,7 @@ def decline_quote(request: HttpRequest, body: DeclineQuoteIn):
         reason=body.reason,
         expected_version=body.expected_version,
     )
-    return _view(job)
+    return _view(request, job)
 
 
 @router.post("/job/cancel", response={200: CustomerJobOut, **ERRORS})
@@ -68,7 +69,7 @@ def cancel(request: HttpRequest, body: ReasonIn):
         reason=body.reason,
         expected_version=body.expected_version,
     )
-    return _view(job)
+    return _view(request, job)
 
 
 @router.post("/job/files", response={201: CustomerJobOut, **ERRORS})
@@ -86,4 +87,4 @@ def revise_file(
         job_file_id=file_id,
         expected_version=expected_version,
     )
-    return Status(201, _view(linked_job(request)))
+    return Status(201, _view(request, linked_job(request)))

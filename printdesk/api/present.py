@@ -2,6 +2,7 @@
 
 from django.db.models import Prefetch, QuerySet
 
+from printdesk.api import analysis
 from printdesk.files.models import FileVersion, JobFile
 from printdesk.jobs import lifecycle
 from printdesk.jobs.lifecycle import ActorKind, EventType, JobState
@@ -19,6 +20,11 @@ from printdesk.jobs.models import (
 # What a customer sees of the audit trail: the steps of their job, not the bureau's bookkeeping.
 CUSTOMER_EVENTS = lifecycle.CUSTOMER_NOTIFIED | {EventType.QUOTE_DECLINED}
 
+
+# A job's files come with their versions and each version's analysis: two queries in all.
+FILES_WITH_ANALYSES = JobFile.objects.prefetch_related(
+    Prefetch("versions", queryset=FileVersion.objects.select_related("analysis"))
+)
 
 # A quote's lines come with their material in the same query.
 QUOTES_WITH_LINES = Quote.objects.prefetch_related(
@@ -51,7 +57,7 @@ def summary(job: Job) -> dict:
 
 def detail_queryset() -> QuerySet[Job]:
     return Job.objects.select_related("material").prefetch_related(
-        Prefetch("files", queryset=JobFile.objects.prefetch_related("versions")),
+        Prefetch("files", queryset=FILES_WITH_ANALYSES),
         Prefetch("quotes", queryset=QUOTES_WITH_LINES),
         Prefetch("runs", queryset=PrintRun.objects.select_related("printer", "material")),
         Prefetch("audit_events", queryset=AuditEvent.objects.select_related("actor_user")),
@@ -73,14 +79,16 @@ def _dispatch(job: Job) -> dict | None:
     }
 
 
-def _version(version: FileVersion) -> dict:
+def _version(version: FileVersion, context: analysis.Context) -> dict:
     return {
+        "id": version.pk,
         "number": version.number,
         "original_name": version.original_name,
         "size": version.size,
         "sha256": version.sha256,
         "uploaded_by": version.uploaded_by,
         "created_at": version.created_at,
+        "analysis": analysis.staff_view(version, context),
     }
 
 
@@ -119,12 +127,17 @@ def _production(job: Job) -> dict:
 
 def detail(job: Job, actor_kind: ActorKind) -> dict:
     """Everything about a job, for staff. `job` comes from detail_queryset()."""
+    context = analysis.Context.load(job)
     return {
         **summary(job),
         "customer_phone": job.customer_phone,
         "notes": job.notes,
         "files": [
-            {"id": f.pk, "name": f.name, "versions": [_version(v) for v in f.versions.all()]}
+            {
+                "id": f.pk,
+                "name": f.name,
+                "versions": [_version(v, context) for v in f.versions.all()],
+            }
             for f in job.files.all()
         ],
         "quotes": [_quote(q) for q in job.quotes.all()],
@@ -183,14 +196,18 @@ def detail(job: Job, actor_kind: ActorKind) -> dict:
 
 def customer_queryset() -> QuerySet[Job]:
     return Job.objects.select_related("material").prefetch_related(
-        Prefetch("files", queryset=JobFile.objects.prefetch_related("versions")),
+        Prefetch("files", queryset=FILES_WITH_ANALYSES),
         Prefetch("quotes", queryset=QUOTES_WITH_LINES),
         Prefetch("audit_events", queryset=AuditEvent.objects.filter(event__in=CUSTOMER_EVENTS)),
     )
 
 
-def customer_view(job: Job) -> dict:
-    """What the holder of the job's link sees: no internal notes, runs or staff names."""
+def customer_view(job: Job, secret: str | None = None) -> dict:
+    """What the holder of the job's link sees: no internal notes, runs or staff names, nor the
+    bureau's own figures from the analysis. With `secret` (the caller's link, used only in the
+    preview URLs of this answer) each file carries its analysis; without, None (the status page
+    shows its own)."""
+    context = analysis.Context.load(job) if secret else None
     quotes = list(job.quotes.all())
     live = [q for q in quotes if q.status in LIVE_QUOTE]
     return {
@@ -204,7 +221,15 @@ def customer_view(job: Job) -> dict:
         "desired_date": job.desired_date,
         "created_at": job.created_at,
         "files": [
-            {"id": f.pk, "name": f.name, "versions": len(f.versions.all())} for f in job.files.all()
+            {
+                "id": f.pk,
+                "name": f.name,
+                "versions": len(f.versions.all()),
+                "analysis": analysis.customer_view(list(f.versions.all()), context, secret)
+                if context and secret
+                else None,
+            }
+            for f in job.files.all()
         ],
         "quote": _quote(live[0]) if live else None,
         "dispatch": _dispatch(job),

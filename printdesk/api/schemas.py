@@ -72,13 +72,96 @@ class JobPageOut(Schema):
     page_size: int
 
 
+class ScaleOut(Schema):
+    factor: Decimal = Field(description="Multiply the file's numbers by this to get mm.")
+    label: str = Field(description='The unit the file was probably drawn in, e.g. "inches".')
+    text: str
+
+
+class UnitsAdviceOut(Schema):
+    problem: Literal["tiny", "huge"]
+    message: str
+    scales: list[ScaleOut] = Field(description="Scales that make the part plausible, best first.")
+
+
+class BodyOut(Schema):
+    triangles: int
+    volume_mm3: float
+    area_mm2: float
+    extents_mm: list[float]
+
+
+class MetricsOut(Schema):
+    """As measured, in the file's own numbers taken as mm (3MF units converted); `scale` is
+    not applied."""
+
+    format: str
+    triangles: int
+    bbox_min: list[float]
+    bbox_max: list[float]
+    extents_mm: list[float]
+    extents_in: list[float]
+    volume_mm3: float = Field(description="Meaningless when the mesh is not watertight.")
+    area_mm2: float
+    watertight: bool | None = Field(description="None: not checked (a large file).")
+    winding_consistent: bool | None
+    degenerate_faces: int | None
+    body_count: int | None = Field(description="None: not counted (a large file).")
+    bodies: list[BodyOut] | None = Field(description="The largest bodies, by volume.")
+    skipped: list[str] = Field(description="What a large file was not checked for, and why.")
+    unit_note: str
+
+
+class FitPrinterOut(Schema):
+    id: int
+    name: str
+    fits: bool
+
+
+class FitOut(Schema):
+    name: str = Field(description='"Whole part", or "Body n" when there are several.')
+    extents_mm: list[float]
+    printers: list[FitPrinterOut]
+
+
+class EstimateOut(Schema):
+    material: str
+    currency: str
+    quantity: int
+    volume_cm3: Decimal = Field(description="One part, at the scale.")
+    grams: Decimal | None = Field(description="One part; None when the density is not known.")
+    unit_price: Decimal = Field(description="One part, without the setup fee.")
+    setup_fee: Decimal
+    total: Decimal = Field(description="quantity x unit price + setup fee, at least the minimum.")
+    minimum_applied: bool
+    print_hours: float | None = Field(description="All parts, on `printer`.")
+    printer: str | None = Field(description="The fastest printer the part fits.")
+    notes: list[str] = Field(description="Why the figures may be off.")
+
+
+class AnalysisOut(Schema):
+    state: str
+    state_label: str
+    reason: str = Field(description="Why it failed, in plain words.")
+    scale: Decimal = Field(description="The operator's scale, applied to fit and estimate.")
+    metrics: MetricsOut | None
+    units: UnitsAdviceOut | None = Field(description="Sizes that look wrong, at the scale.")
+    fit: list[FitOut] = Field(description="Each active printer of the job's material's process.")
+    estimate: EstimateOut | None = Field(description="A suggestion for the job's material.")
+    preview_url: str | None
+    thumbnail_url: str | None
+    finished_at: datetime | None
+
+
 class FileVersionOut(Schema):
+    id: int
     number: int
     original_name: str
     size: int
     sha256: str
     uploaded_by: str
     created_at: datetime
+    analysis: AnalysisOut | None = Field(description="None: not queued for analysis yet.")
 
 
 class FileOut(Schema):
@@ -181,10 +264,36 @@ class JobDetailOut(JobSummaryOut):
     actions: list[str] = Field(description="Actions the caller may take now.")
 
 
+class EstimateRangeOut(Schema):
+    low: Decimal
+    high: Decimal
+    currency: str
+
+
+class CustomerAnalysisOut(Schema):
+    """What the bureau's software found in the latest version of a file."""
+
+    version: int
+    state: str
+    state_label: str
+    reason: str = Field(description="Why it could not be analysed, in plain words.")
+    size_mm: list[float] | None = Field(description="As it will be printed.")
+    volume_cm3: float | None
+    bodies: int | None
+    watertight: bool | None
+    warning: str = Field(description="Sizes that look wrong (units), in plain words.")
+    estimate_range: EstimateRangeOut | None = Field(
+        description="An indicative range, never a price; only if the bureau shows one."
+    )
+    preview_url: str | None
+    thumbnail_url: str | None
+
+
 class CustomerFileOut(Schema):
     id: int
     name: str
     versions: int
+    analysis: CustomerAnalysisOut | None
 
 
 class CustomerEventOut(Schema):
@@ -289,6 +398,12 @@ class DispatchIn(Versioned):
     method: DispatchMethod
     carrier: str = Field("", max_length=100)
     tracking_number: str = Field("", max_length=100)
+
+
+class ScaleIn(Versioned):
+    scale: Decimal = Field(
+        description="1, a scale the units advice suggests, or any factor from 0.0001 to 100,000."
+    )
 
 
 class NoteIn(In):

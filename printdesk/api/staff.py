@@ -26,6 +26,7 @@ from printdesk.api.schemas import (
     ResendIn,
     RunIn,
     RunUpdateIn,
+    ScaleIn,
     SortKey,
     Versioned,
 )
@@ -185,6 +186,25 @@ def download_file(request: HttpRequest, reference: str, file_id: int, number: in
         # The record outlived its bytes (a storage restored without them): say so, loudly.
         log.error("%s: file version %s is missing from storage", job.reference, version.blob.name)
         raise HttpError(410, "This file version is missing from storage.") from None
+
+
+@router.post(
+    "/jobs/{reference}/files/{file_id}/versions/{number}/scale",
+    response={200: JobDetailOut, **ERRORS},
+)
+def set_scale(request: HttpRequest, reference: str, file_id: int, number: int, body: ScaleIn):
+    """Set the scale of one file version (say 25.4 for a part drawn in inches): its fit and
+    estimate are worked out at that scale. Recorded in the audit trail."""
+    job = _job(reference)
+    version = get_object_or_404(FileVersion, job_file__pk=file_id, job_file__job=job, number=number)
+    actions.set_scale(
+        job=job,
+        actor=staff_actor(request),
+        version_id=version.pk,
+        scale=body.scale,
+        expected_version=body.expected_version,
+    )
+    return _detail(request, job)
 
 
 @router.post("/jobs/{reference}/start-production", response={200: JobDetailOut, **ERRORS})

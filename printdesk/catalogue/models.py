@@ -24,10 +24,26 @@ class Material(models.Model):
     description = models.CharField(max_length=200, blank=True)
     colours = models.JSONField(default=list, help_text="Colour names a customer can choose.")
     active = models.BooleanField(default=True)
-    # Prices in the bureau's currency, for estimates: volume x price_per_cm3 + setup_fee,
-    # never less than minimum_charge. A quote still says the final price.
+    # Prices in the bureau's currency, for estimates (files/advice.py): per part, volume x
+    # price_per_cm3 plus grams (volume x density) x price_per_gram; setup_fee once per job and
+    # material; never less than minimum_charge. 0 = not used. A quote still says the price.
     price_per_cm3 = models.DecimalField(
         max_digits=10, decimal_places=4, default=Decimal(0), validators=[NOT_NEGATIVE]
+    )
+    price_per_gram = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        default=Decimal(0),
+        validators=[NOT_NEGATIVE],
+        help_text="0 = not used.",
+    )
+    density_g_cm3 = models.DecimalField(
+        "density (g/cm³)",
+        max_digits=6,
+        decimal_places=3,
+        default=Decimal(0),
+        validators=[NOT_NEGATIVE],
+        help_text="For the material's weight; 0 = not known.",
     )
     setup_fee = models.DecimalField(
         max_digits=10, decimal_places=2, default=Decimal(0), validators=[NOT_NEGATIVE]
@@ -49,6 +65,15 @@ class Printer(models.Model):
     build_x_mm = models.PositiveIntegerField(validators=[AT_LEAST_1_MM])
     build_y_mm = models.PositiveIntegerField(validators=[AT_LEAST_1_MM])
     build_z_mm = models.PositiveIntegerField(validators=[AT_LEAST_1_MM])
+    # For print-time estimates: the volume of parts it prints per hour. 0 = not known.
+    throughput_cm3_h = models.DecimalField(
+        "throughput (cm³/h)",
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal(0),
+        validators=[NOT_NEGATIVE],
+        help_text="Part volume printed per hour; 0 = not known.",
+    )
     active = models.BooleanField(default=True)
 
     class Meta:

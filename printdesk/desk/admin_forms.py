@@ -72,6 +72,8 @@ class MaterialForm(_UniqueNameForm):
             "description",
             "colours",
             "price_per_cm3",
+            "price_per_gram",
+            "density_g_cm3",
             "setup_fee",
             "minimum_charge",
             "active",
@@ -79,13 +81,18 @@ class MaterialForm(_UniqueNameForm):
         labels = {
             "description": "One-line description",
             "price_per_cm3": "Price per cm³",
+            "price_per_gram": "Price per gram",
+            "density_g_cm3": "Density (g/cm³)",
             "setup_fee": "Setup fee",
             "minimum_charge": "Minimum charge",
             "active": "Offered to customers",
         }
         help_texts = {
             "description": "Shown to customers beside the material on the request form.",
-            "price_per_cm3": "Per cubic centimetre of part volume, for estimates.",
+            "price_per_cm3": "Per cubic centimetre of part volume, for estimates; 0 = not used.",
+            "price_per_gram": "Per gram of part weight (volume x density), for estimates; "
+            "0 = not used.",
+            "density_g_cm3": "For the part's weight; 0 = not known.",
             "setup_fee": "Added once per job, for estimates.",
             "minimum_charge": "No estimate is lower than this.",
             "active": "Untick to stop offering it; jobs that use it keep it.",
@@ -96,7 +103,7 @@ class MaterialForm(_UniqueNameForm):
         if not self.is_bound:
             self.initial["colours"] = ", ".join(self.instance.colours or [])
         currency = Bureau.current().currency
-        for name in ("price_per_cm3", "setup_fee", "minimum_charge"):
+        for name in ("price_per_cm3", "price_per_gram", "setup_fee", "minimum_charge"):
             self.fields[name].label = f"{self.fields[name].label} ({currency})"
 
     def clean_colours(self) -> list[str]:
@@ -126,9 +133,21 @@ class PrinterForm(_UniqueNameForm):
 
     class Meta:
         model = Printer
-        fields = ["name", "process", "build_x_mm", "build_y_mm", "build_z_mm", "active"]
-        labels = {"active": "In service"}
-        help_texts = {"active": "Untick to stop planning print runs on it; past runs keep it."}
+        fields = [
+            "name",
+            "process",
+            "build_x_mm",
+            "build_y_mm",
+            "build_z_mm",
+            "throughput_cm3_h",
+            "active",
+        ]
+        labels = {"throughput_cm3_h": "Throughput (cm³/h)", "active": "In service"}
+        help_texts = {
+            "throughput_cm3_h": "Part volume it prints per hour, for print-time estimates; "
+            "0 = not known.",
+            "active": "Untick to stop planning print runs on it; past runs keep it.",
+        }
 
 
 class BureauForm(forms.ModelForm):

@@ -21,6 +21,7 @@ from django.urls import path
 from django.views.decorators.http import require_POST, require_safe
 
 from printdesk.desk.access import staff_actor, staff_required
+from printdesk.desk.job_analysis import scale_text
 from printdesk.desk.job_context import (
     active_materials,
     active_printers,
@@ -37,12 +38,14 @@ from printdesk.desk.job_forms import (
     QuotePreview,
     QuoteVersionForm,
     RunMoveForm,
+    ScaleForm,
     VersionForm,
     filled_rows,
     run_rows,
 )
 from printdesk.files.downloads import MissingFile, file_response
-from printdesk.files.models import FileVersion
+from printdesk.files.models import Analysis, FileVersion
+from printdesk.files.previews import png_response
 from printdesk.jobs import actions, lifecycle
 from printdesk.jobs.errors import Conflict, InvalidInput, NotAllowed
 from printdesk.jobs.lifecycle import Action, JobState
@@ -159,6 +162,59 @@ def file_download(request: HttpRequest, version_id: int) -> HttpResponseBase:
     except MissingFile:
         log.error("file version %s is missing from storage (%s)", version.pk, version.blob.name)
         return HttpResponse("This file version is missing from storage.", status=410)
+
+
+# A version's preview never changes once made; staff browsers may keep it a while, never a
+# shared cache.
+PREVIEW_CACHE = "private, max-age=3600"
+
+
+def _analysis(reference: str, version_id: int) -> Analysis:
+    """The analysis of one of the job's versions: 404 for another job's version."""
+    return get_object_or_404(
+        Analysis, version__pk=version_id, version__job_file__job=_job(reference)
+    )
+
+
+@staff_required
+@require_safe
+def file_preview(request: HttpRequest, reference: str, version_id: int) -> HttpResponseBase:
+    return png_response(_analysis(reference, version_id).preview, cache_control=PREVIEW_CACHE)
+
+
+@staff_required
+@require_safe
+def file_thumbnail(request: HttpRequest, reference: str, version_id: int) -> HttpResponseBase:
+    return png_response(_analysis(reference, version_id).thumbnail, cache_control=PREVIEW_CACHE)
+
+
+@staff_required
+@require_POST
+def set_scale(request: HttpRequest, reference: str, version_id: int) -> HttpResponse:
+    """The scale a file is quoted at (drawn in inches or metres): sizes, fit and estimates."""
+    job = _job(reference)
+    version = _expected_version(request)
+    file_version = get_object_or_404(
+        FileVersion.objects.select_related("job_file"), pk=version_id, job_file__job=job
+    )
+    form = ScaleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a scale above 0, such as 25.4 for a part drawn in inches.")
+        return _back(job)
+    scale = form.cleaned_data["scale"]
+
+    def perform() -> str:
+        actions.set_scale(
+            job=job,
+            actor=staff_actor(request),
+            version_id=file_version.pk,
+            scale=scale,
+            expected_version=version,
+        )
+        name = f"{file_version.job_file.name} v{file_version.number}"
+        return f"{name} is now scaled {scale_text(scale)}: its sizes, fit and estimates use it."
+
+    return _act(request, job, version, perform)
 
 
 # --- quoting ----------------------------------------------------------------------------------
@@ -483,4 +539,7 @@ urlpatterns = [
     path(JOB + "notes/", add_note, name="job_add_note"),
     path(JOB + "emails/<int:notification_id>/resend/", resend_email, name="job_resend_email"),
     path("files/<int:version_id>/download/", file_download, name="file_download"),
+    path(JOB + "files/<int:version_id>/preview.png", file_preview, name="file_preview"),
+    path(JOB + "files/<int:version_id>/thumbnail.png", file_thumbnail, name="file_thumbnail"),
+    path(JOB + "files/<int:version_id>/scale/", set_scale, name="file_scale"),
 ]

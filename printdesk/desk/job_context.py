@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 
 from printdesk.api import present
 from printdesk.catalogue.models import Bureau, Material, Printer
+from printdesk.desk.job_analysis import composer_rows, file_panels, setup_lines
 from printdesk.desk.job_forms import (
     DispatchForm,
     NoteForm,
@@ -20,6 +21,7 @@ from printdesk.desk.job_forms import (
     RevisionForm,
     run_rows,
 )
+from printdesk.files.previews import analyses_by_version
 from printdesk.jobs import lifecycle
 from printdesk.jobs.lifecycle import Action, ActorKind, EventType, JobState
 from printdesk.jobs.models import (
@@ -237,6 +239,9 @@ def page_context(
     runs = list(job.runs.all())
     run_numbers = {run.pk: number for number, run in enumerate(runs, start=1)}
     made = production(job)
+    files = list(job.files.all())
+    analyses = analyses_by_version(v.pk for f in files for v in f.versions.all())
+    printers = active_printers()
 
     context: dict[str, Any] = {
         "job": job,
@@ -244,7 +249,9 @@ def page_context(
         "version": version,
         "state_label": JobState(job.state).label,
         "can": {action.value: action in available for action in Action},
-        "files": list(job.files.all()),
+        "files": files,
+        "file_panels": file_panels(job, files, analyses, printers),
+        "can_scale": _staff_may(Action.SET_SCALE, job, actor_kind),
         "quotes": quotes,
         "live_quote": live,
         "preview": preview,
@@ -267,7 +274,16 @@ def page_context(
         materials = active_materials()
         composer = forms.get("composer") or QuoteComposer.fresh(job, materials, bureau.currency)
         context["composer"] = composer
+        rows = composer_rows(composer.lines, files, analyses, materials, printers)
+        context["composer_rows"] = rows
+        context["setup_lines"] = setup_lines(rows)
         context["known_colours"] = sorted({c for m in materials for c in m.colours})
     if Action.ADD_RUN in available:
-        context["run_rows"] = forms.get("runs") or run_rows(active_printers(), made.owed)
+        context["run_rows"] = forms.get("runs") or run_rows(printers, made.owed)
     return context
+
+
+def _staff_may(action: Action, job: Job, actor_kind: ActorKind) -> bool:
+    """For the actions that are forms of their own, not buttons (lifecycle.NOT_BUTTONS)."""
+    transition = lifecycle.find(action, JobState(job.state))
+    return transition is not None and lifecycle.permits(transition, actor_kind)

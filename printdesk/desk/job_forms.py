@@ -33,6 +33,14 @@ class QuoteVersionForm(forms.Form):
     quote_version = forms.IntegerField(min_value=1)
 
 
+class ScaleForm(forms.Form):
+    """The scale an operator gives a file drawn in other units (x25.4 for inches)."""
+
+    scale = forms.DecimalField(
+        min_value=Decimal("0.0001"), max_value=Decimal(100_000), max_digits=10, decimal_places=4
+    )
+
+
 class RunMoveForm(forms.Form):
     state = forms.ChoiceField(choices=RunState.choices)
 

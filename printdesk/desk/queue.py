@@ -3,8 +3,8 @@ strip; and the same list as a CSV file.
 
 The page costs the same few queries whatever it shows: the materials and printers (for the
 filter form, and the rows' material names), one for the tab counts, one for the page of jobs,
-and the dashboard's, which are cached for a minute. Badges and durations are worked out in
-Python.
+one for the page's thumbnails, and the dashboard's, which are cached for a minute. Badges and
+durations are worked out in Python.
 """
 
 from dataclasses import dataclass
@@ -21,6 +21,7 @@ from printdesk.catalogue.models import Material, Printer
 from printdesk.desk import dashboard, queue_export
 from printdesk.desk.access import staff_required
 from printdesk.desk.queue_filters import TABS, QueueQuery, read, tab_states
+from printdesk.files.models import FileVersion
 from printdesk.jobs import search
 from printdesk.jobs.lifecycle import OPEN_STATES, JobState
 from printdesk.jobs.models import Job
@@ -39,6 +40,12 @@ def span_words(span: timedelta) -> str:
 
 
 @dataclass(frozen=True)
+class Thumbnail:
+    url: str
+    alt: str
+
+
+@dataclass(frozen=True)
 class Row:
     """One line of the queue, with everything it shows worked out here: a page of fifty rows
     costs far less in Python than in template filters and `{% url %}` tags."""
@@ -53,11 +60,39 @@ class Row:
     desired_iso: str
     in_state: str
     late: bool
+    thumbnail: Thumbnail | None
+
+
+def _thumbnails(jobs: list[Job]) -> dict[int, Thumbnail]:
+    """Each job's first file, as its latest version's thumbnail: one query for the whole page.
+
+    A job holds a few files of a few versions, so reading them all and keeping the first file's
+    newest version here is cheaper than asking the database for a per-job maximum.
+    """
+    versions = (
+        FileVersion.objects.filter(job_file__job__in=[job.pk for job in jobs])
+        .order_by("job_file__job_id", "job_file_id", "-number")
+        .values_list("job_file__job_id", "pk", "job_file__name", "analysis__thumbnail")
+    )
+    # One reverse() for the page: every thumbnail URL has the same shape.
+    shape = reverse("desk:file_thumbnail", args=["REF", 123456789])
+    references = {job.pk: job.reference for job in jobs}
+    found: dict[int, Thumbnail] = {}
+    seen: set[int] = set()
+    for job_id, version_id, name, thumbnail in versions:
+        if job_id in seen:
+            continue  # an older version, or a later file
+        seen.add(job_id)
+        if thumbnail:
+            url = shape.replace("REF", references[job_id]).replace("123456789", str(version_id))
+            found[job_id] = Thumbnail(url, f"Preview of {name}")
+    return found
 
 
 def _rows(jobs: list[Job], materials: dict[int, Material], now: datetime) -> list[Row]:
     # Every job link has the same shape: one reverse() instead of one per row.
     url = reverse("desk:job", args=["PD-0"]).removesuffix("PD-0/")
+    thumbnails = _thumbnails(jobs) if jobs else {}
     limits = settings.JOB_AGE_LIMIT_HOURS
     rows = []
     for job in jobs:
@@ -80,6 +115,7 @@ def _rows(jobs: list[Job], materials: dict[int, Material], now: datetime) -> lis
                 desired_iso=desired.isoformat() if desired else "",
                 in_state=span_words(waited),
                 late=limit is not None and waited > timedelta(hours=limit),
+                thumbnail=thumbnails.get(job.pk),
             )
         )
     return rows

@@ -1,9 +1,17 @@
 """A job's print files. A revision adds a version; a stored version is never changed."""
 
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 
 from printdesk.jobs.lifecycle import ActorKind
 from printdesk.jobs.models import Job
+
+if TYPE_CHECKING:
+    from printdesk.files.mesh import Report
 
 
 class JobFile(models.Model):
@@ -58,3 +66,71 @@ class DraftUpload(models.Model):
             models.Index(fields=["token_hash"], name="draft_upload_token"),
             models.Index(fields=["created_at"], name="draft_upload_created"),
         ]
+
+
+class AnalysisState(models.TextChoices):
+    PENDING = "pending", "Waiting for analysis"
+    RUNNING = "running", "Being analysed"
+    DONE = "done", "Analysed"
+    FAILED = "failed", "Could not be analysed"
+    UNSUPPORTED = "unsupported", "Not analysed (STEP)"
+
+
+# Rows a worker may still take: waiting, or running under a lease that may have run out.
+ANALYSIS_OPEN = (AnalysisState.PENDING, AnalysisState.RUNNING)
+# Formats the mesh analysis reads; STEP is accepted but never analysed.
+ANALYSED_EXTENSIONS = frozenset({"stl", "3mf", "obj"})
+
+
+class Analysis(models.Model):
+    """What the worker measured of one file version, and its preview images.
+
+    The row is the queue (as the notification outbox): created `pending` with the version
+    (`unsupported` for STEP), claimed by a worker with a conditional update that makes it
+    `running` under a lease (`next_attempt_at`), then `done` or `failed` (printdesk/files/
+    analysis.py). An operator's scale (a file drawn in inches or metres) is kept here too.
+    """
+
+    version = models.OneToOneField(FileVersion, on_delete=models.PROTECT, related_name="analysis")
+    state = models.CharField(
+        max_length=20, choices=AnalysisState.choices, default=AnalysisState.PENDING
+    )
+    reason = models.TextField(blank=True, help_text="Why it failed, in plain words.")
+    # mesh.Report.to_json(); {} until done.
+    metrics = models.JSONField(default=dict, blank=True)
+    # Generated keys in default storage (PNG), never derived from the file's name.
+    preview = models.FileField(blank=True, max_length=255)
+    thumbnail = models.FileField(blank=True, max_length=255)
+    # Chosen by an operator (actions.set_scale): every size, volume and estimate is multiplied.
+    scale = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(1))
+    attempts = models.PositiveIntegerField(default=0)
+    # When it may be taken: now for a pending row; the end of the lease for a running one.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["version_id"]
+        verbose_name_plural = "analyses"
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(state__in=["pending", "running"]),
+                name="analysis_due",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(scale__gt=0), name="analysis_scale_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version_id}: {self.state}"
+
+    @property
+    def report(self) -> "Report | None":
+        """The measurements as mesh.Report (in the file's own numbers: `scale` not applied)."""
+        if self.state != AnalysisState.DONE or not self.metrics:
+            return None
+        from printdesk.files.mesh import Report
+
+        return Report.from_json(self.metrics)

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, NoReturn
 
 from django.conf import settings
@@ -30,7 +30,8 @@ from django.utils import timezone
 
 from printdesk.accounts.roles import actor_kind_for
 from printdesk.catalogue.models import Material, Printer
-from printdesk.files.models import FileVersion, JobFile
+from printdesk.files.analysis import queue_analysis
+from printdesk.files.models import Analysis, FileVersion, JobFile
 from printdesk.files.storage import StoredFile, store_upload
 from printdesk.jobs import lifecycle
 from printdesk.jobs.errors import Conflict, InvalidInput, JobChanged, NotAllowed
@@ -62,6 +63,9 @@ if TYPE_CHECKING:
 MAX_QUANTITY = 100_000
 MAX_REASON = 2000
 MAX_QUOTE_TOTAL = Decimal("1e10")  # Quote.total holds 12 digits, 2 of them decimals
+# Analysis.scale holds 10 digits, 4 of them decimals.
+SCALE_STEP = Decimal("0.0001")
+MAX_SCALE = Decimal("100000")
 
 
 @dataclass(frozen=True)
@@ -245,8 +249,9 @@ def _materials(lines: Sequence[QuoteLineInput]) -> dict[int, Material]:
 
 
 def _add_version(job_file: JobFile, stored: StoredFile, actor: Actor) -> FileVersion:
+    """The new version, with its analysis queued for the worker in the same transaction."""
     latest = job_file.versions.aggregate(n=Max("number"))["n"] or 0
-    return FileVersion.objects.create(
+    version = FileVersion.objects.create(
         job_file=job_file,
         number=latest + 1,
         blob=stored.key,
@@ -255,6 +260,8 @@ def _add_version(job_file: JobFile, stored: StoredFile, actor: Actor) -> FileVer
         sha256=stored.sha256,
         uploaded_by=actor.kind,
     )
+    queue_analysis(version)
+    return version
 
 
 def live_quote(job: Job) -> Quote | None:
@@ -695,3 +702,50 @@ def add_note(*, job: Job, actor: Actor, body: str) -> Note:
         note = Note.objects.create(job=job, author=actor.user, body=body)
         _record(job, old, transition, actor, {"note_id": note.pk})
     return note
+
+
+def _scale(scale: Decimal | int | str) -> Decimal:
+    try:
+        value = Decimal(str(scale).strip())
+    except InvalidOperation:
+        raise InvalidInput("The scale is a number, such as 25.4.", field="scale") from None
+    if not value.is_finite() or not SCALE_STEP <= value < MAX_SCALE:
+        raise InvalidInput(f"The scale is between {SCALE_STEP} and {MAX_SCALE:,}.", field="scale")
+    return value.quantize(SCALE_STEP, ROUND_HALF_UP)
+
+
+def set_scale(
+    *,
+    job: Job,
+    actor: Actor,
+    version_id: int,
+    scale: Decimal | int | str,
+    expected_version: int | None = None,
+) -> Analysis:
+    """The scale an operator chose for one file version (say x25.4 for a part drawn in inches):
+    its sizes, fit and estimates are multiplied by it. Any factor from 0.0001 up to 100,000;
+    the units advice (files/advice.py) suggests the likely ones. Recorded in the audit trail
+    (from and to) without changing the job's state. Returns the version's analysis."""
+    value = _scale(scale)
+    with _acting(job):
+        transition, old = _claim(job, Action.SET_SCALE, actor, expected_version)
+        version = (
+            FileVersion.objects.filter(pk=version_id, job_file__job=job)
+            .select_related("job_file")
+            .first()
+        )
+        if version is None:
+            raise InvalidInput("That file is not part of this job.", field="version_id")
+        analysis = Analysis.objects.filter(version=version).first() or queue_analysis(version)
+        before = analysis.scale
+        Analysis.objects.filter(pk=analysis.pk).update(scale=value)
+        analysis.scale = value
+        details = {
+            "file_id": version.job_file_id,
+            "file": version.job_file.name,
+            "version": version.number,
+            "from": str(before),
+            "to": str(value),
+        }
+        _record(job, old, transition, actor, details)
+    return analysis

@@ -50,6 +50,7 @@ class Action(models.TextChoices):
     ROTATE_LINK = "rotate_link", "Send the customer a new link"
     RESEND_EMAIL = "resend_email", "Resend an email"
     SEND_LINK = "send_link", "Email the customer their link"
+    SET_SCALE = "set_scale", "Set a file's scale"
 
 
 class EventType(models.TextChoices):
@@ -71,6 +72,7 @@ class EventType(models.TextChoices):
     LINK_ROTATED = "link_rotated", "New private link sent"
     EMAIL_RESENT = "email_resent", "Email resent"
     LINK_SENT = "link_sent", "Private link emailed again"
+    SCALE_SET = "scale_set", "File scale set"
 
 
 S = JobState
@@ -138,6 +140,10 @@ TRANSITIONS: tuple[Transition, ...] = (
     # "Lost your link?": the system emails the current link again (derived, never stored), so
     # asking does not kill a link the customer may still have open. Bookkeeping like a resend.
     _t(Action.SEND_LINK, list(JobState), None, SYSTEM, EventType.LINK_SENT),
+    # An operator's scale for a file drawn in inches or metres (STL has no units): it changes
+    # the sizes, fit and estimates the quote is made from, so it is recorded like a note and
+    # moves the version. Pointless once the job has ended.
+    _t(Action.SET_SCALE, OPEN_STATES, None, STAFF, EventType.SCALE_SET),
 )
 
 
@@ -155,9 +161,9 @@ def find(action: Action, state: JobState) -> Transition | None:
     return None
 
 
-# Possible in every state but not a button of the job: a note has its own form, a resend a
-# button on the email it sends again.
-NOT_BUTTONS = frozenset({Action.ADD_NOTE, Action.RESEND_EMAIL})
+# Not a button of the job: a note has its own form, a resend a button on the email it sends
+# again, a scale a form on the file it scales.
+NOT_BUTTONS = frozenset({Action.ADD_NOTE, Action.RESEND_EMAIL, Action.SET_SCALE})
 
 
 def available(state: JobState, actor_kind: ActorKind) -> list[Action]:

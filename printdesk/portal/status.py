@@ -8,7 +8,7 @@ fresh.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from django import forms
@@ -16,19 +16,23 @@ from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from printdesk.api import present
+from printdesk.catalogue.models import Bureau, Printer
+from printdesk.files import advice
 from printdesk.files.downloads import file_response
-from printdesk.files.models import FileVersion
+from printdesk.files.models import Analysis, FileVersion, JobFile
+from printdesk.files.previews import analyses_by_version, png_response
 from printdesk.files.storage import StoredFile
 from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.errors import Conflict, InvalidInput, NotAllowed
 from printdesk.jobs.lifecycle import Action, JobState
 from printdesk.jobs.models import Job, LinkGone, QuoteStatus, job_for_link
+from printdesk.portal import file_check
 from printdesk.portal.fields import fields, form_errors
 from printdesk.portal.forms import CancelForm, DeclineQuoteForm, QuoteDecisionForm, ReviseForm
 from printdesk.portal.private import private_page
@@ -98,6 +102,35 @@ def download(request: HttpRequest, secret: str, version_id: int) -> HttpResponse
         return file_response(version)
     except OSError:
         return _refused(request, secret, "This file cannot be read right now.", 503)
+
+
+def _preview(
+    request: HttpRequest, secret: str, version_id: int, image: Literal["preview", "thumbnail"]
+) -> HttpResponseBase:
+    """One of the job's preview images; the link page's no-store keeps it off shared machines."""
+    job = _opened(request, secret)
+    if isinstance(job, HttpResponse):
+        return job
+    analysis = Analysis.objects.filter(version__pk=version_id, version__job_file__job=job).first()
+    if analysis is None:
+        return _refused(request, secret, "This job has no such file.", 404)
+    try:
+        return png_response(getattr(analysis, image), cache_control="no-store")
+    except Http404:
+        # Answered here, not by Django's 404 page: private_page's headers go on this one too.
+        return _refused(request, secret, "This file has no picture yet.", 404)
+
+
+@private_page
+@require_safe
+def file_preview(request: HttpRequest, secret: str, version_id: int) -> HttpResponseBase:
+    return _preview(request, secret, version_id, "preview")
+
+
+@private_page
+@require_safe
+def file_thumbnail(request: HttpRequest, secret: str, version_id: int) -> HttpResponseBase:
+    return _preview(request, secret, version_id, "thumbnail")
 
 
 @private_page
@@ -241,13 +274,21 @@ def _page(
     quote = view["quote"]
     open_quote = quote is not None and quote["status"] == QuoteStatus.CURRENT
     expired = quote is not None and quote["status"] == QuoteStatus.EXPIRED
+    files = list(job.files.all())
+    bureau = Bureau.current()
+    file_rows, indication = _file_rows(
+        job, secret, files, bureau.currency, can_revise=Action.REVISE_FILE in offered
+    )
     context = {
+        "bureau": bureau,  # shared with the layout, so the page reads it once
         "job": job,
         "secret": secret,
         "view": view,
         "text": STATE_TEXT[JobState(job.state)],
         "timeline": timeline(list(job.audit_events.all())),
-        "files": list(job.files.all()),
+        "files": files,
+        "file_rows": file_rows,
+        "indication": indication,
         "quote": quote,
         "quote_expired": expired,
         "can_accept": Action.ACCEPT_QUOTE in offered and open_quote,
@@ -261,6 +302,35 @@ def _page(
         **_forms(bound),
     }
     return render(request, "portal/status.html", context, status=status)
+
+
+def _file_rows(
+    job: Job, secret: str, files: list[JobFile], currency: str, *, can_revise: bool
+) -> tuple[list[tuple[JobFile, file_check.FileCheck | None]], str]:
+    """Each file with its newest version in plain words (the analyses in one query), and the
+    job's indicative price range when the bureau shows one."""
+    newest = {f.pk: versions[-1] for f in files if (versions := list(f.versions.all()))}
+    analyses = analyses_by_version(v.pk for v in newest.values())
+    active = list(Printer.objects.filter(active=True))
+    printers = advice.printers_for(job.material, active) or active  # as the desk judges it
+    about = file_check.Context(
+        secret=secret,
+        printers=printers,
+        material=job.material,
+        quantity=job.quantity,
+        currency=currency,
+        can_revise=can_revise,
+        show_estimate=file_check.show_estimate(has_quote=bool(job.quotes.all())),
+    )
+    rows: list[tuple[JobFile, file_check.FileCheck | None]] = []
+    for f in files:
+        version = newest.get(f.pk)
+        check = None
+        if version is not None:
+            check = file_check.file_check(version, f.name, analyses.get(version.pk), about)
+        rows.append((f, check))
+    checks = [check for _, check in rows if check is not None]
+    return rows, file_check.indication(checks, about)
 
 
 def _forms(bound: tuple[str, forms.Form, dict[str, list[str]]] | None) -> dict:

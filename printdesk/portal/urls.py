@@ -12,6 +12,16 @@ urlpatterns = [
     path("lost-link/", lost_link.lost_link, name="lost_link"),
     path("j/<str:secret>/", status.status, name="status"),
     path("j/<str:secret>/files/<int:version_id>/", status.download, name="download"),
+    path(
+        "j/<str:secret>/files/<int:version_id>/preview.png",
+        status.file_preview,
+        name="file_preview",
+    ),
+    path(
+        "j/<str:secret>/files/<int:version_id>/thumbnail.png",
+        status.file_thumbnail,
+        name="file_thumbnail",
+    ),
     path("j/<str:secret>/accept/", status.accept, name="accept"),
     path("j/<str:secret>/decline/", status.decline, name="decline"),
     path("j/<str:secret>/cancel/", status.cancel, name="cancel"),

@@ -135,6 +135,15 @@ STAFF = [
     Endpoint("add file", "POST", "/jobs/{ref}/files", "staff", upload=True, success=201),
     Endpoint("download file", "GET", "/jobs/{ref}/files/{file_id}/versions/{number}", "staff"),
     Endpoint(
+        "set scale",
+        "POST",
+        "/jobs/{ref}/files/{file_id}/versions/{number}/scale",
+        "staff",
+        body=lambda job: {"scale": "25.4"},
+        wrong_types={"scale": "inches"},
+        required=("scale",),
+    ),
+    Endpoint(
         "start production",
         "POST",
         "/jobs/{ref}/start-production",

@@ -180,7 +180,9 @@ def test_every_version_stays_downloadable(make_job, staff_api, customer_api):
     )
 
     assert response.status_code == 201
-    assert response.json()["files"] == [{"id": job_file.pk, "name": "part.stl", "versions": 2}]
+    [shown] = response.json()["files"]
+    assert (shown["id"], shown["name"], shown["versions"]) == (job_file.pk, "part.stl", 2)
+    assert (shown["analysis"]["version"], shown["analysis"]["state"]) == (2, "pending")
     old = _download(staff_api, job, job_file.pk, 1)
     new = _download(staff_api, job, job_file.pk, 2)
     assert _sha256(old.getvalue()) == _sha256(first)

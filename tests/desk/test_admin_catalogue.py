@@ -34,6 +34,8 @@ def material_form(**changes) -> dict:
         "description": "Tough and food-safe",
         "colours": "black, clear , Black,, blue",
         "price_per_cm3": "0.12",
+        "price_per_gram": "0",
+        "density_g_cm3": "1.27",
         "setup_fee": "5.00",
         "minimum_charge": "15",
         "active": "on",
@@ -49,6 +51,7 @@ def printer_form(**changes) -> dict:
         "build_x_mm": "256",
         "build_y_mm": "256",
         "build_z_mm": "256",
+        "throughput_cm3_h": "25",
         "active": "on",
     }
     form.update(changes)

@@ -67,6 +67,13 @@ PRODUCT_TABLE: dict[Action, dict[JobState, tuple[frozenset[str], JobState | None
     Action.RESEND_EMAIL: {state: (STAFF, None) for state in JobState},
     # "Lost your link?" emails the current (derived) link again: the system only (issue 6).
     Action.SEND_LINK: {state: (frozenset({SYSTEM}), None) for state in JobState},
+    # An operator's scale for a file drawn in other units (issue 7): bookkeeping like a note,
+    # in every state but the terminal ones, where quoting and printing are over.
+    Action.SET_SCALE: {
+        state: (STAFF, None)
+        for state in JobState
+        if state not in (S.DECLINED, S.CANCELLED, S.DISPATCHED)
+    },
 }
 TERMINAL = frozenset({S.DECLINED, S.CANCELLED, S.DISPATCHED})
 # Where a print run may go; done and failed are final.

@@ -7,6 +7,7 @@ action applies and the job lands in the table's state.
 
 import pytest
 
+from printdesk.files.models import FileVersion
 from printdesk.jobs import actions, lifecycle
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.errors import Conflict, NotAllowed
@@ -51,6 +52,14 @@ def perform(action: Action, job: Job, actor: Actor) -> None:
         Action.RESEND_EMAIL: lambda: emails.resend(
             notification=job.notifications.filter(state=NotificationState.SENT).first(),
             actor=actor,
+        ),
+        Action.SET_SCALE: lambda: actions.set_scale(
+            job=job,
+            actor=actor,
+            version_id=FileVersion.objects.filter(job_file__job=job).values_list("pk", flat=True)[
+                0
+            ],
+            scale="25.4",
         ),
     }
     calls[action]()
@@ -110,7 +119,8 @@ def test_terminal_jobs_refuse_every_action_and_never_revive(make_job, customer, 
 @pytest.mark.parametrize("state", list(JobState))
 @pytest.mark.parametrize("kind", list(ActorKind))
 def test_the_actions_offered_are_those_the_table_allows(state, kind):
-    not_buttons = {Action.ADD_NOTE, Action.RESEND_EMAIL}  # each has its own form or button
+    # Each has its own form or button: on the note, the email, the file.
+    not_buttons = {Action.ADD_NOTE, Action.RESEND_EMAIL, Action.SET_SCALE}
     expected = [
         action for action in ACTIONS if action not in not_buttons and who_may(action, state, kind)
     ]

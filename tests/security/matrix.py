@@ -24,9 +24,11 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client
 from django.test.utils import override_settings
@@ -38,6 +40,8 @@ from printdesk.accounts.admin_site import admin_site
 from printdesk.accounts.models import ApiToken
 from printdesk.api.api import api
 from printdesk.catalogue.models import Material, Printer
+from printdesk.files.models import Analysis, FileVersion
+from printdesk.files.preview import render_png, thumbnail_png
 from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.lifecycle import Action, JobState
@@ -356,6 +360,11 @@ def notification_of(job: Job) -> int:
     return Notification.objects.filter(job=job).order_by("id").values_list("pk", flat=True)[0]
 
 
+def version_of(job: Job) -> FileVersion:
+    """The first version of the job's first file."""
+    return FileVersion.objects.filter(job_file__job=job).order_by("job_file_id", "number")[0]
+
+
 DESK_FORMS: dict[Action, Callable[[Job], dict]] = {
     Action.SEND_QUOTE: desk_quote,
     Action.ACCEPT_QUOTE: lambda job: {**_version(job), "quote_version": _quote_version(job)},
@@ -376,6 +385,7 @@ DESK_FORMS: dict[Action, Callable[[Job], dict]] = {
     Action.ROTATE_LINK: _version,
     Action.ADD_NOTE: lambda job: {"note-body": "Call back on Monday."},
     Action.RESEND_EMAIL: _version,
+    Action.SET_SCALE: lambda job: {**_version(job), "scale": "25.4"},
 }
 PORTAL_FORMS: dict[Action, Callable[[Job], dict]] = {
     Action.ACCEPT_QUOTE: lambda job: {**_version(job), "quote_version": _quote_version(job)},
@@ -428,6 +438,7 @@ API_BODIES: dict[Action, Callable[[Job], dict]] = {
     Action.ROTATE_LINK: _version,
     Action.ADD_NOTE: lambda job: {"body": "Call back on Monday."},
     Action.RESEND_EMAIL: _version,
+    Action.SET_SCALE: lambda job: {**_version(job), "scale": "25.4"},
 }
 
 
@@ -476,6 +487,8 @@ def desk_action_path(name: str, action: Action, job: Job, bad: bool = False) -> 
         args.append(run_of(job))
     if action == Action.RESEND_EMAIL:
         args.append(notification_of(job))
+    if action == Action.SET_SCALE:
+        args.append(version_of(job).pk)
     return _desk(name, *args)
 
 
@@ -776,6 +789,67 @@ URLS.update(
     }
 )
 
+# --- Previews and scale (issue 7): a file version's analysis on the desk and the portal. ---
+
+PREVIEW_TRIANGLES = np.array(
+    [[[0, 0, 0], [20, 0, 0], [0, 20, 0]], [[0, 0, 0], [0, 20, 0], [0, 0, 20]]], dtype=np.float32
+)
+
+
+def with_preview(version: FileVersion) -> FileVersion:
+    """Give the version's analysis its images (the world's files are never analysed); the
+    test's rollback undoes the row, the images stay in the module's media folder."""
+    png = render_png(PREVIEW_TRIANGLES, size=64)
+    analysis = Analysis.objects.get(version=version)
+    analysis.preview.save("preview.png", ContentFile(png), save=False)
+    analysis.thumbnail.save("thumb.png", ContentFile(thumbnail_png(png, size=32)), save=False)
+    analysis.save(update_fields=["preview", "thumbnail"])
+    return version
+
+
+def _desk_image(name: str) -> Callable[..., str]:
+    def path(world: World, persona: P, bad: bool = False) -> str:
+        version = with_preview(version_of(world.mine))
+        return _desk(name, world.mine.reference, MISSING_ID if bad else version.pk)
+
+    return path
+
+
+def _portal_image(name: str) -> Callable[..., str]:
+    def path(world: World, persona: P, bad: bool = False) -> str:
+        version = with_preview(version_of(world.mine))
+        secret = world.personas[persona].path_link
+        return reverse(f"portal:{name}", args=[secret, MISSING_ID if bad else version.pk])
+
+    return path
+
+
+def _portal_image_url(name: str) -> Url:
+    return Url(
+        Rule.LINK,
+        {"GET": 200},
+        _portal_image(name),
+        wrong="POST",
+        has_id=True,
+        other={P.OTHER_LINK: 404},  # my file's image through their link: theirs has no such file
+        target=linked_job,
+    )
+
+
+URLS.update(
+    {
+        "desk:file_preview": Url(
+            Rule.STAFF, {"GET": 200}, _desk_image("file_preview"), wrong="POST", has_id=True
+        ),
+        "desk:file_thumbnail": Url(
+            Rule.STAFF, {"GET": 200}, _desk_image("file_thumbnail"), wrong="POST", has_id=True
+        ),
+        "desk:file_scale": desk_job("file_scale", action=Action.SET_SCALE),
+        "portal:file_preview": _portal_image_url("file_preview"),
+        "portal:file_thumbnail": _portal_image_url("file_thumbnail"),
+    }
+)
+
 # --- the API table: one entry per operation of the OpenAPI description ----------------------
 
 
@@ -828,6 +902,9 @@ API: dict[tuple[str, str], Operation] = {
     ("POST", J + "/accept"): _api_action(Action.ACCEPT_QUOTE, S.QUOTED),
     ("POST", J + "/files"): _api_action(Action.REVISE_FILE, S.SUBMITTED, 201),
     ("GET", J + "/files/{file_id}/versions/{number}"): Operation(Rule.API_STAFF, 200, has_id=True),
+    ("POST", J + "/files/{file_id}/versions/{number}/scale"): _api_action(
+        Action.SET_SCALE, S.SUBMITTED
+    ),
     ("POST", J + "/start-production"): _api_action(Action.START_PRODUCTION, S.ACCEPTED),
     ("POST", J + "/runs"): _api_action(Action.ADD_RUN, S.IN_PRODUCTION, 201),
     ("POST", J + "/runs/{run_id}"): _api_action(Action.UPDATE_RUN, S.IN_PRODUCTION),

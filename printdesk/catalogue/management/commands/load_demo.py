@@ -38,6 +38,7 @@ MATERIALS = [
         "price_per_cm3": Decimal("0.12"),
         "setup_fee": Decimal("5.00"),
         "minimum_charge": Decimal("10.00"),
+        "density_g_cm3": Decimal("1.24"),
     },
     {
         "name": "PETG",
@@ -47,6 +48,7 @@ MATERIALS = [
         "price_per_cm3": Decimal("0.15"),
         "setup_fee": Decimal("5.00"),
         "minimum_charge": Decimal("10.00"),
+        "density_g_cm3": Decimal("1.27"),
     },
     {
         "name": "ABS",
@@ -56,6 +58,7 @@ MATERIALS = [
         "price_per_cm3": Decimal("0.16"),
         "setup_fee": Decimal("5.00"),
         "minimum_charge": Decimal("12.00"),
+        "density_g_cm3": Decimal("1.04"),
     },
     {
         "name": "TPU 95A",
@@ -65,6 +68,7 @@ MATERIALS = [
         "price_per_cm3": Decimal("0.25"),
         "setup_fee": Decimal("8.00"),
         "minimum_charge": Decimal("15.00"),
+        "density_g_cm3": Decimal("1.21"),
     },
     {
         "name": "Tough resin",
@@ -74,6 +78,7 @@ MATERIALS = [
         "price_per_cm3": Decimal("0.45"),
         "setup_fee": Decimal("10.00"),
         "minimum_charge": Decimal("20.00"),
+        "density_g_cm3": Decimal("1.15"),
     },
     {
         "name": "Nylon PA12",
@@ -83,14 +88,17 @@ MATERIALS = [
         "price_per_cm3": Decimal("0.60"),
         "setup_fee": Decimal("15.00"),
         "minimum_charge": Decimal("30.00"),
+        "density_g_cm3": Decimal("1.01"),
     },
 ]
 
-PRINTERS = [  # name, process, build volume x, y, z in mm
-    ("Prusa MK4S", Process.FDM, (250, 210, 220)),
-    ("Bambu Lab X1 Carbon", Process.FDM, (256, 256, 256)),
-    ("Formlabs Form 4", Process.SLA, (200, 125, 210)),
-    ("Formlabs Fuse 1+ 30W", Process.SLS, (165, 165, 300)),
+# name, process, build volume x, y, z in mm, throughput in cm³ of parts per hour (typical
+# figures for print-time estimates; a bureau measures its own)
+PRINTERS = [
+    ("Prusa MK4S", Process.FDM, (250, 210, 220), Decimal("15")),
+    ("Bambu Lab X1 Carbon", Process.FDM, (256, 256, 256), Decimal("25")),
+    ("Formlabs Form 4", Process.SLA, (200, 125, 210), Decimal("20")),
+    ("Formlabs Fuse 1+ 30W", Process.SLS, (165, 165, 300), Decimal("30")),
 ]
 
 
@@ -446,10 +454,16 @@ class Command(BaseCommand):
         for material in MATERIALS:
             defaults = {k: v for k, v in material.items() if k != "name"}
             Material.objects.get_or_create(name=material["name"], defaults=defaults)
-        for name, process, (x, y, z) in PRINTERS:
+        for name, process, (x, y, z), throughput in PRINTERS:
             Printer.objects.get_or_create(
                 name=name,
-                defaults={"process": process, "build_x_mm": x, "build_y_mm": y, "build_z_mm": z},
+                defaults={
+                    "process": process,
+                    "build_x_mm": x,
+                    "build_y_mm": y,
+                    "build_z_mm": z,
+                    "throughput_cm3_h": throughput,
+                },
             )
 
     def _staff_user(self, username: str, *, superuser: bool) -> str:
