@@ -24,6 +24,11 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "screenshots"
 SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 375, "height": 812}}
+# Previews are lazy-loaded: load them all, and wait for them, before the shot.
+LOAD_LAZY_IMAGES = """Promise.all([...document.images].map((image) => {
+  image.loading = "eager";
+  return image.complete ? null : new Promise((done) => { image.onload = image.onerror = done; });
+}))"""
 LINK = re.compile(r"^\s+(PD-\d+)\s+(\w+)\s+(http\S+/j/\S+/)\s*$", re.MULTILINE)
 
 
@@ -59,6 +64,7 @@ def _shoot(browser, base: str, name: str, path: str, password: str | None = None
             page.get_by_role("button", name="Log in").click()
             page.wait_for_url("**/desk/")
         page.goto(path)
+        page.evaluate(LOAD_LAZY_IMAGES)  # a full-page shot shows what is below the fold too
         page.screenshot(path=str(OUT / f"{name}-{size}.png"), full_page=True)
         context.close()
         print(f"screenshots: {name}-{size}.png")
@@ -86,6 +92,8 @@ def main() -> None:
         demo = subprocess.run(
             [*manage, "load_demo"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
         ).stdout
+        # The worker measures the demo's files and draws their previews, as `make run` does.
+        subprocess.run([*manage, "worker", "--once"], cwd=ROOT, env=env, check=True)
         password = re.search(r"operator\s+password: (\S+)", demo).group(1)  # type: ignore[union-attr]
         links = {state: (reference, link) for reference, state, link in LINK.findall(demo)}
         quoted_link = links["quoted"][1].replace(env["SITE_URL"], "")
