@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum < requirements.lock | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format check-migrations lock bench bench-pages bench-uploads bench-email bench-analysis screenshots clean venv
+.PHONY: run serve test lint format check-migrations backup restore lock bench bench-pages bench-uploads bench-email bench-analysis bench-load screenshots clean venv
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "printdesk needs Python 3.11 or newer; set PYTHON=python3.x")'
@@ -31,6 +31,21 @@ run: venv
 		$(PY) manage.py worker & worker=$$!; \
 		$(PY) manage.py runserver $(HOST):$(PORT) --noreload --insecure
 
+## serve: the production set-up on this machine: gunicorn (gunicorn.conf.py) and the worker, JSON
+## logs, static files hashed and compressed by whitenoise (docs/deploy.md); Ctrl-C stops both
+serve: export SITE_URL ?= http://$(HOST):$(PORT)
+serve: export GUNICORN_BIND ?= $(HOST):$(PORT)
+serve: export LOG_FORMAT ?= json
+serve: export PRINTDESK_STATIC_MANIFEST ?= 1
+serve: venv
+	@mkdir -p var
+	@$(PY) manage.py migrate --noinput -v0
+	@$(PY) manage.py collectstatic --noinput -v0
+	@echo "Serving on http://$(HOST):$(PORT)/ with gunicorn and the background worker. Ctrl-C stops both."
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+		$(PY) manage.py worker & worker=$$!; \
+		$(PY) -m gunicorn -c gunicorn.conf.py printdesk.wsgi
+
 ## test: the whole suite (on PostgreSQL when DATABASE_URL points at it)
 test: venv
 	@$(PY) -m pytest
@@ -47,6 +62,16 @@ format: venv
 
 check-migrations: venv
 	@$(PY) manage.py makemigrations --check --dry-run
+
+## backup: the database and every stored file into a new folder: make backup DEST=/backups/2026-11-27
+backup: venv
+	@test -n "$(DEST)" || { echo "usage: make backup DEST=<new folder>"; exit 2; }
+	@$(PY) manage.py backup "$(DEST)"
+
+## restore: a backup into a new, empty installation: make restore FROM=/backups/2026-11-27
+restore: venv
+	@test -n "$(FROM)" || { echo "usage: make restore FROM=<backup folder>"; exit 2; }
+	@$(PY) manage.py restore "$(FROM)"
 
 ## bench: the lifecycle benchmark (set DATABASE_URL to include PostgreSQL)
 bench: venv
@@ -67,6 +92,10 @@ bench-email: venv
 ## bench-analysis: a 1.3-million-triangle STL analysed with its preview, against a raw numpy read
 bench-analysis: venv
 	@$(PY) bench/analysis.py
+
+## bench-load: 50 customers and 5 operators for 5 minutes against two web processes and two workers (PostgreSQL, S3 on moto)
+bench-load: venv
+	@$(PY) bench/load.py
 
 ## screenshots: the request form, status page, queue and job page at desktop and phone widths
 screenshots: venv

@@ -236,6 +236,7 @@ def main() -> None:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config=bench/gunicorn_defaults.py",  # not the production gunicorn.conf.py
                 "--workers=2",
                 f"--bind=127.0.0.1:{port}",
                 "--pythonpath",

@@ -266,6 +266,7 @@ def main() -> None:
                 sys.executable,
                 "-m",
                 "gunicorn",
+                "--config=bench/gunicorn_defaults.py",  # not the production gunicorn.conf.py
                 "--workers=2",
                 "--threads=4",
                 "--worker-class=gthread",

@@ -42,12 +42,18 @@ INSTALLED_APPS = [
     "printdesk.portal",
     "printdesk.desk",
     "printdesk.uploads",
+    "printdesk.ops",  # issue 8: `backup` and `restore` (docs/operations.md); no models
     "axes",  # issue 6 (S2): login lockout by username and IP; see the security block below
     "csp",  # issue 6 (S2): Content-Security-Policy; see the security block below
 ]
 
 MIDDLEWARE = [
+    # issue 8 (H5): first, so every answer (static files too) carries its X-Request-ID and
+    # every log line of the request its id and job; whitenoise right after the security
+    # headers, ahead of sessions, as its documentation asks.
+    "printdesk.lib.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "printdesk.security.middleware.SameOriginFormMiddleware",  # before CSRF: see its docstring
@@ -126,6 +132,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# issue 8 (H5): whitenoise serves what `collectstatic` put here, and warns on every start when
+# the folder is missing (the test suite and `make run` never collect).
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
 
@@ -180,6 +189,23 @@ def _s3_storage() -> dict:
     return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
 
 
+def _staticfiles() -> dict:
+    """issue 8 (H5): with PRINTDESK_STATIC_MANIFEST=1 (gunicorn.conf.py's default, and what
+    `make serve` collects with) hashed, compressed static files that whitenoise serves
+    (printdesk/lib/staticfiles.py). Otherwise plain names: runserver, the test suite's live
+    server and DEBUG find files where they lie, whatever an earlier `collectstatic` left."""
+    if envbool("PRINTDESK_STATIC_MANIFEST", False) and not envbool("DEBUG", False):
+        return {"BACKEND": "printdesk.lib.staticfiles.StaticFilesStorage"}
+    return {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+
+# Source maps (ninja's API docs ship several MB of them) are only fetched by browsers' developer
+# tools: compressing them was most of collectstatic's time, for nothing a visitor loads.
+from whitenoise.compress import Compressor  # noqa: E402  (the whitenoise block)
+
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [*Compressor.SKIP_COMPRESS_EXTENSIONS, "map"]
+
+
 def _storages() -> dict:
     """Print files on local disk under MEDIA_ROOT, or in a bucket when PRINTDESK_STORAGE=s3."""
     from django.core.exceptions import ImproperlyConfigured
@@ -194,7 +220,7 @@ def _storages() -> dict:
         raise ImproperlyConfigured(f"PRINTDESK_STORAGE must be local or s3; got {kind!r}.")
     return {
         "default": default,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        "staticfiles": _staticfiles(),
     }
 
 
@@ -216,6 +242,9 @@ MAX_ZIP_RATIO = envint("PRINTDESK_MAX_ZIP_RATIO", 200)
 # worker removes it, and how long the upload token a request form hands out stays valid.
 UPLOAD_EXPIRY_HOURS = envint("PRINTDESK_UPLOAD_EXPIRY_HOURS", 24)
 UPLOAD_TOKEN_MAX_AGE = envint("PRINTDESK_UPLOAD_TOKEN_MAX_AGE", 12 * 3600)
+# issue 8: with S3 storage a PATCH holds its upload by a lease on the row (any host may serve
+# it), renewed while bytes arrive; a killed process's lease runs out after this many seconds.
+UPLOAD_LOCK_SECONDS = envint("PRINTDESK_UPLOAD_LOCK_SECONDS", 60)
 
 
 def _anymail(esp: str) -> dict:
@@ -332,24 +361,41 @@ LINK_EXPIRY_DAYS = envint("PRINTDESK_LINK_EXPIRY_DAYS", 180)
 # issue 6 (S1): private job links never reach a log. The filter (printdesk/lib/redact.py)
 # rewrites /j/<secret>/ and X-Job-Link values on the loggers that write request lines, before
 # any handler sees them, and on our handlers for anything else that passes through.
+# issue 8 (H5): LOG_FORMAT=json writes one JSON object per line (time, level, logger, message,
+# request_id, job; method, path, status, duration_ms on request lines: printdesk/lib/logs.py);
+# text, the default, suits a terminal. Both carry the request id and the job reference.
+LOG_FORMAT = envstr("LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ValueError(f"LOG_FORMAT must be text or json; got {LOG_FORMAT!r}")
+_log_formatter = "json" if LOG_FORMAT == "json" else "text"
+_log_filters = ["redact_links", "request_context"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_links": {"()": "printdesk.lib.redact.RedactLinks"}},
-    "formatters": {  # Django's own, for runserver's request lines
-        "django.server": {
+    "filters": {
+        "redact_links": {"()": "printdesk.lib.redact.RedactLinks"},
+        "request_context": {"()": "printdesk.lib.logs.RequestContext"},
+    },
+    "formatters": {
+        "django.server": {  # Django's own, for runserver's request lines
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
             "style": "{",
-        }
+        },
+        "json": {"()": "printdesk.lib.logs.JsonFormatter"},
+        "text": {"()": "printdesk.lib.logs.TextFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact_links"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": _log_filters,
+            "formatter": _log_formatter,
+        },
         "django.server": {
             "class": "logging.StreamHandler",
-            "formatter": "django.server",
+            "formatter": "json" if LOG_FORMAT == "json" else "django.server",
             "level": "INFO",
-            "filters": ["redact_links"],
+            "filters": _log_filters,
         },
     },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
@@ -363,6 +409,8 @@ LOGGING = {
             "propagate": False,
             "filters": ["redact_links"],
         },
+        # gunicorn's request lines (printdesk.lib.logs.GunicornLogger), one per request.
+        "printdesk.access": {"level": "INFO"},
     },
 }
 
@@ -380,7 +428,8 @@ SECURE_HSTS_PRELOAD = envbool("PRINTDESK_HSTS_PRELOAD", False)
 # Off by default: the TLS proxy in front redirects http to https (and a load balancer's plain
 # http health check must reach /healthz). Turn on when Django itself faces the internet.
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's probe may speak plain http
+# A load balancer's probes may speak plain http.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 # The header a TLS-terminating proxy sets to say the request came over https, e.g.
 # SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto (only when that proxy always sets or strips it).
 _proxy_ssl_header = envstr("SECURE_PROXY_SSL_HEADER", "")
@@ -389,6 +438,9 @@ if _proxy_ssl_header:
 # How many reverse proxies append to X-Forwarded-For in front of Django: the client IP for
 # rate limits and login lockout is that many entries from the right (0: REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = envint("PRINTDESK_TRUSTED_PROXY_COUNT", 0)
+# issue 8 (H5): the host name from the proxy's X-Forwarded-Host, only when asked for (a proxy
+# that passes Host through, as docs/deploy.md's nginx does, needs none of it).
+USE_X_FORWARDED_HOST = envbool("USE_X_FORWARDED_HOST", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"  # the /j/ pages send no-referrer themselves
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -439,3 +491,12 @@ AXES_CLIENT_IP_CALLABLE = "printdesk.security.lockout.client_ip"  # ratelimit.cl
 AXES_LOCKOUT_CALLABLE = "printdesk.security.lockout.locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
+
+# --- Readiness and metrics (issue 8, H5; docs/deploy.md) -----------------------------------
+# /readyz answers 503 when the oldest email due for sending, or the oldest file due for
+# analysis, has waited longer than this many seconds (the workers are down or far behind);
+# 0 leaves that check out.
+READY_MAX_NOTIFICATION_WAIT_S = envint("PRINTDESK_READY_MAX_NOTIFICATION_WAIT_S", 600)
+READY_MAX_ANALYSIS_WAIT_S = envint("PRINTDESK_READY_MAX_ANALYSIS_WAIT_S", 1800)
+# /metrics (Prometheus text) answers only a bearer of this token; unset, it answers 404.
+METRICS_TOKEN = envstr("PRINTDESK_METRICS_TOKEN", "")

@@ -1,30 +1,18 @@
-"""GET /healthz: 200 with JSON when the database and file storage answer, 503 otherwise."""
+"""GET /healthz: liveness. The process answers, and nothing else is asked of it."""
 
 from django.db import connection
 from django.db.utils import OperationalError
 
 
-def test_it_answers_ok_when_everything_answers(client, db):
+def test_it_answers_ok(client, db):
     response = client.get("/healthz")
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
-    assert response.json() == {"status": "ok", "checks": {"database": True, "storage": True}}
+    assert response.json() == {"status": "ok"}
 
 
-def test_it_answers_503_when_storage_is_unavailable(client, db, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "not-mounted"
-
-    response = client.get("/healthz")
-
-    assert response.status_code == 503
-    assert response.json() == {
-        "status": "unavailable",
-        "checks": {"database": True, "storage": False},
-    }
-
-
-def test_it_answers_503_when_the_database_is_unavailable(client, db, monkeypatch):
+def test_it_answers_ok_while_the_database_is_down(client, db, monkeypatch):
     def refuse(*args, **kwargs):
         raise OperationalError("connection refused")
 
@@ -32,8 +20,13 @@ def test_it_answers_503_when_the_database_is_unavailable(client, db, monkeypatch
         patch.setattr(connection, "cursor", refuse)
         response = client.get("/healthz")
 
-    assert response.status_code == 503
-    assert response.json()["checks"] == {"database": False, "storage": True}
+    assert response.status_code == 200
+
+
+def test_it_answers_ok_while_storage_is_missing(client, db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "not-mounted"
+
+    assert client.get("/healthz").status_code == 200
 
 
 def test_it_needs_no_login(client, db):

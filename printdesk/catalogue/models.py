@@ -34,6 +34,9 @@ class Material(models.Model):
         max_digits=10,
         decimal_places=4,
         default=Decimal(0),
+        # Also a database default: the release before these columns, still serving while the
+        # migration runs, inserts rows without them (docs/operations.md, "Upgrades").
+        db_default=Decimal(0),
         validators=[NOT_NEGATIVE],
         help_text="0 = not used.",
     )
@@ -42,6 +45,7 @@ class Material(models.Model):
         max_digits=6,
         decimal_places=3,
         default=Decimal(0),
+        db_default=Decimal(0),  # as price_per_gram's
         validators=[NOT_NEGATIVE],
         help_text="For the material's weight; 0 = not known.",
     )
@@ -71,6 +75,7 @@ class Printer(models.Model):
         max_digits=8,
         decimal_places=2,
         default=Decimal(0),
+        db_default=Decimal(0),  # as Material.price_per_gram's
         validators=[NOT_NEGATIVE],
         help_text="Part volume printed per hour; 0 = not known.",
     )

@@ -42,6 +42,7 @@ from printdesk.files.models import (
     FileVersion,
 )
 from printdesk.files.storage import extension
+from printdesk.lib import logs
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +349,8 @@ def drain(*, stopping: Callable[[], bool] = lambda: False, limit: int | None = N
         if row is None:
             break
         result.claimed += 1
-        outcome = analyse_row(row, stopping=stopping)
+        with logs.job_context(row.version.job_file.job_id):  # its log lines name the job
+            outcome = analyse_row(row, stopping=stopping)
         if outcome is None:
             result.released += 1
         elif outcome.state == AnalysisState.DONE:

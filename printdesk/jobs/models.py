@@ -20,6 +20,7 @@ from django.utils.crypto import salted_hmac
 
 from printdesk.catalogue.models import Material, Printer
 from printdesk.jobs.lifecycle import TERMINAL_STATES, ActorKind, EventType, JobState
+from printdesk.lib import logs
 
 REFERENCE_PREFIX = "PD-"
 REFERENCE_RE = re.compile(r"^\s*(?:PD-?)?0*(\d{1,18})\s*$", re.IGNORECASE)
@@ -175,6 +176,7 @@ def job_for_link(secret: str, jobs: "models.QuerySet[Job] | None" = None) -> Job
         return None
     if link_expired(job):
         raise LinkGone(LinkGone.EXPIRED)
+    logs.set_job(job.reference)  # the request's log lines now name the job it opened
     return job
 
 

@@ -35,6 +35,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from printdesk.catalogue.models import Bureau
+from printdesk.lib import logs
 from printdesk.notifications import render
 from printdesk.notifications.models import Notification, NotificationState
 
@@ -326,7 +327,8 @@ class _Pipeline:
         index, email, sending = self.in_flight
         self.in_flight = None
         try:
-            state = _outcome(self.batch[index], email, sending)
+            with logs.job_context(self.batch[index].job_id):
+                state = _outcome(self.batch[index], email, sending)
         except Unreachable:
             self.in_flight = (index, email, sending)  # not sent: handed back with the rest
             raise
@@ -376,7 +378,8 @@ def send_batch(
                 pipe.settle()
                 pipe.hand_back(index)
                 break
-            email = _render(notification, unwritten.get(notification.pk))
+            with logs.job_context(notification.job_id):  # its log lines name the job
+                email = _render(notification, unwritten.get(notification.pk))
             pipe.settle()
             if stopping():  # asked while we waited: nothing more goes out
                 pipe.hand_back(index)

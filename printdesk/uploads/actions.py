@@ -15,11 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from printdesk.files.models import DraftUpload, FileVersion
-from printdesk.files.storage import discard_drafts, extension, sanitise_filename, store_upload
+from printdesk.files.storage import discard_drafts, extension, sanitise_filename
 from printdesk.jobs.errors import InvalidInput
 from printdesk.jobs.models import Job
 from printdesk.uploads import chunks
@@ -184,7 +184,7 @@ def create_upload(
         expires_at=timezone.now() + timedelta(hours=settings.UPLOAD_EXPIRY_HOURS),
         **owner,
     )
-    chunks.create(str(upload.uuid))
+    chunks.partials().create(upload)
     return upload
 
 
@@ -203,32 +203,30 @@ def append(
 ) -> TusUpload:
     """Write one PATCH body at `offset`, then finish the upload if that was the last byte.
 
-    1. Lock the partial file (Busy -> 423) and re-read the offset under the lock.
+    1. Lock the upload's partial data (Busy -> 423) and re-read the offset under the lock.
     2. Refuse a wrong offset (409) or a body past the announced length (413) before reading.
-    3. Cut the file back to the recorded offset (bytes a crashed request left behind).
-    4. Stream the body in; on a checksum mismatch cut it off again (460).
-    5. Sync, record the new offset; at the end, hand the file to store_upload.
+    3. Rewind to the recorded offset (bytes a crashed request left behind are dropped).
+    4. Stream the body in; on a checksum mismatch discard it again (460).
+    5. Make it durable, record the new offset; at the end, store the file (`_finish`).
     """
     check_alive(upload)
     if upload.state != UploadState.UPLOADING:
         raise OffsetMismatch("This upload is already complete.")
     try:
-        with chunks.writer(str(upload.uuid)) as writer:
+        with chunks.partials().writer(upload) as writer:
             upload.refresh_from_db()
             if offset != upload.offset:
                 raise OffsetMismatch(f"The upload is at offset {upload.offset}, not {offset}.")
             if offset + content_length > upload.length:
                 raise TooLarge("The body goes past the upload's announced length.")
-            writer.truncate(upload.offset)
+            writer.rewind()
             running = running_hashes.take(_hash_key(upload), offset)
-            received = _stream_in(writer, read, content_length, checksum, running, start=offset)
-            writer.sync()
-            upload.offset = offset + received
-            TusUpload.objects.filter(pk=upload.pk, offset=offset).update(offset=upload.offset)
+            received = _stream_in(writer, read, content_length, checksum, running)
+            writer.commit(offset + received)
             if running is not None:
                 running_hashes.keep(_hash_key(upload), upload.offset, running)
             if upload.offset == upload.length:
-                _finish(upload)
+                _finish(upload, writer)
     except chunks.Busy as error:
         raise Locked("Another request is writing to this upload.") from error
     except (FileNotFoundError, TusUpload.DoesNotExist):  # terminated or pruned meanwhile
@@ -237,13 +235,11 @@ def append(
 
 
 def _stream_in(
-    writer: chunks.Writer,
+    writer: chunks.UploadWriter,
     read: Callable[[int], bytes],
     content_length: int,
     checksum: Checksum | None,
     running: Any,
-    *,
-    start: int,
 ) -> int:
     # sha1 only when the client sent a checksum: hashing costs as much as the disk write.
     digest = hashlib.sha1(usedforsecurity=False) if checksum is not None else None
@@ -265,7 +261,7 @@ def _stream_in(
         and digest is not None
         and (received < content_length or digest.digest() != checksum.digest)
     ):
-        writer.truncate(start)
+        writer.discard()
         raise ChecksumMismatch("The chunk does not match its Upload-Checksum; send it again.")
     return received
 
@@ -303,28 +299,22 @@ class _Hashing:
 
 
 def recover(upload: TusUpload) -> TusUpload:
-    """Reconcile the recorded offset with the partial file, unless a request is writing now.
+    """Reconcile the recorded offset with the partial data, unless a request is writing now.
 
-    A process killed mid-chunk leaves bytes past the offset: they are cut off. A file shorter
-    than the offset (lost on a crash before it reached the disk) lowers the offset to match.
+    On local disk a process killed mid-chunk leaves bytes past the offset: they are cut off; a
+    file shorter than the offset (lost on a crash before it reached the disk) lowers the offset
+    to match. (In S3 nothing is counted before it is durable, so there is nothing to do.)
     An upload whose last byte arrived but was never finished is finished here.
     """
     check_alive(upload)
     if upload.state != UploadState.UPLOADING:
         return upload
     try:
-        with chunks.writer(str(upload.uuid)) as writer:
+        with chunks.partials().writer(upload) as writer:
             upload.refresh_from_db()
-            real = writer.size()
-            if real > upload.offset:
-                writer.truncate(upload.offset)
-            elif real < upload.offset:
-                TusUpload.objects.filter(pk=upload.pk, offset=upload.offset).update(
-                    offset=real, rewinds=F("rewinds") + 1
-                )
-                upload.offset, upload.rewinds = real, upload.rewinds + 1
+            writer.reconcile()
             if upload.state == UploadState.UPLOADING and upload.offset == upload.length:
-                _finish(upload)
+                _finish(upload, writer)
     except chunks.Busy:
         pass  # a PATCH holds it: the recorded offset is what the client may resume from
     except (FileNotFoundError, TusUpload.DoesNotExist):  # terminated or pruned meanwhile
@@ -332,17 +322,15 @@ def recover(upload: TusUpload) -> TusUpload:
     return upload
 
 
-def _finish(upload: TusUpload) -> None:
+def _finish(upload: TusUpload, writer: chunks.UploadWriter) -> None:
     """Run the file checks and store the file; record the result on the upload.
 
-    Called with the partial file locked. The partial file goes either way: a stored file is
-    now in storage, a refused one is useless.
+    Called with the upload locked. The partial data goes either way: a stored file is now in
+    storage, a refused one is useless.
     """
-    name = str(upload.uuid)
     sha256 = running_hashes.finished(_hash_key(upload), upload.length)
     try:
-        with chunks.open_finished(name, upload.filename) as finished:
-            stored = store_upload(finished, field="file", sha256=sha256)
+        stored = writer.store(sha256)
     except InvalidInput as error:
         upload.state, upload.refusal = UploadState.REFUSED, error.message
         upload.save(update_fields=["state", "refusal"])
@@ -359,20 +347,19 @@ def _finish(upload: TusUpload) -> None:
             upload.state, upload.completed_at = UploadState.COMPLETE, timezone.now()
             upload.stored_key, upload.sha256 = stored.key, stored.sha256
             upload.save(update_fields=["state", "completed_at", "stored_key", "sha256", "draft"])
-    chunks.delete(name)
+    writer.cleanup()
 
 
 def terminate(upload: TusUpload) -> None:
     """tus termination: forget the upload. A finished draft is taken off the request form too
     (unless a submitted job has already claimed it: a job's files are never deleted here)."""
-    name = str(upload.uuid)
     if upload.state == UploadState.UPLOADING:
         try:
-            with chunks.writer(name):
-                chunks.delete(name)
+            with chunks.partials().writer(upload) as writer:
+                writer.delete()
         except chunks.Busy as error:
             raise Locked("Another request is writing to this upload.") from error
-        except FileNotFoundError:
+        except (FileNotFoundError, TusUpload.DoesNotExist):
             pass
     if upload.draft is not None:
         discard_drafts([upload.draft])
@@ -386,13 +373,15 @@ def prune_expired() -> int:
     belongs to a draft or a job by then.
     """
     pruned = 0
+    partials = chunks.partials()
     for upload in TusUpload.objects.filter(expires_at__lte=timezone.now()).iterator():
         try:
-            with chunks.writer(str(upload.uuid)):
-                chunks.delete(str(upload.uuid))
+            if upload.state == UploadState.UPLOADING:
+                with partials.writer(upload) as writer:
+                    writer.delete()
         except chunks.Busy:
             continue  # someone is still writing: next hour
-        except FileNotFoundError:
+        except (FileNotFoundError, TusUpload.DoesNotExist):
             pass
         pruned += TusUpload.objects.filter(pk=upload.pk).delete()[0]
     return pruned

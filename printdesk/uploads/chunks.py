@@ -1,22 +1,30 @@
-"""The bytes of uploads in progress: one partial file per upload on local disk.
+"""The bytes of uploads in progress, on local disk or (chunks_s3.py) in the S3 bucket.
 
-Kept behind this small interface (create, size, writer, open_finished, delete) so that an S3
-multipart implementation can replace it: a writer then appends parts instead of bytes.
+`partials()` chooses, in this one place: with S3 storage the bytes go to the bucket, so any
+web process on any host can take any PATCH; on local disk, one partial file per upload under
+MEDIA_ROOT/uploads-partial. Both offer the same per-upload writer (`UploadWriter`): rewind to
+the recorded offset, write, discard, commit (make durable and record the new offset),
+reconcile, store the finished file, clean up or delete.
 
-Writers take an exclusive, non-blocking flock on the partial file. The operating system
-releases it when a process dies, so a crash mid-chunk never leaves an upload locked; and two
-requests for one upload (two tabs, a retry racing its original) can never interleave bytes.
+On local disk writers take an exclusive, non-blocking flock on the partial file. The operating
+system releases it when a process dies, so a crash mid-chunk never leaves an upload locked; and
+two requests for one upload (two tabs, a retry racing its original) can never interleave bytes.
 """
 
 import fcntl
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from django.conf import settings
 from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db.models import F
+
+from printdesk.files.storage import StoredFile, store_upload
+from printdesk.uploads.models import TusUpload
 
 
 class Busy(Exception):
@@ -113,3 +121,107 @@ def open_finished(name: str, filename: str) -> FinishedFile:
 def delete(name: str) -> None:
     _path(name).unlink(missing_ok=True)
     _finishing(_path(name)).unlink(missing_ok=True)  # left behind if storing it failed
+
+
+# --- one interface for both places -------------------------------------------------------------
+
+
+class UploadWriter(Protocol):
+    """One request's hold on an upload's partial data (taken by `Partials.writer`)."""
+
+    def rewind(self) -> None:
+        """Drop anything past the recorded offset, and write from there."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def discard(self) -> None:
+        """Forget what this request wrote (a checksum mismatch)."""
+
+    def commit(self, offset: int) -> None:
+        """Make the bytes durable, then record `offset` on the upload (Busy if the lock went)."""
+
+    def reconcile(self) -> None:
+        """Make the recorded offset match what is really stored (after a crash)."""
+
+    def store(self, sha256: str | None) -> StoredFile:
+        """Check and store the complete file (InvalidInput if the checks refuse it)."""
+
+    def cleanup(self) -> None:
+        """After the result is recorded: drop what the finished upload no longer needs."""
+
+    def delete(self) -> None:
+        """Termination or expiry: every byte of the unfinished upload goes."""
+
+
+class Partials(Protocol):
+    def create(self, upload: TusUpload) -> None: ...
+
+    def writer(self, upload: TusUpload) -> AbstractContextManager[UploadWriter]:
+        """The upload locked for this request alone: Busy if another holds it,
+        FileNotFoundError or TusUpload.DoesNotExist if it is gone."""
+
+
+def partials() -> Partials:
+    """Where partial data lives: in the bucket with S3 storage, else on local disk.
+
+    The bucket's multipart upload becomes the final object in place, so the choice follows the
+    storage of finished files rather than a setting of its own.
+    """
+    # By module name, as files/downloads.py does: boto3 is imported only with S3.
+    if default_storage.__class__.__module__.startswith("storages.backends.s3"):
+        from printdesk.uploads import chunks_s3
+
+        return chunks_s3.S3Partials()
+    return LocalPartials()
+
+
+class LocalWriter:
+    def __init__(self, upload: TusUpload, writer: Writer) -> None:
+        self._upload = upload
+        self._writer = writer
+
+    def rewind(self) -> None:
+        self._writer.truncate(self._upload.offset)
+
+    def write(self, data: bytes) -> None:
+        self._writer.write(data)
+
+    def discard(self) -> None:
+        self._writer.truncate(self._upload.offset)
+
+    def commit(self, offset: int) -> None:
+        self._writer.sync()  # the offset is recorded only after the bytes are on disk
+        start, self._upload.offset = self._upload.offset, offset
+        TusUpload.objects.filter(pk=self._upload.pk, offset=start).update(offset=offset)
+
+    def reconcile(self) -> None:
+        """Cut off bytes a killed request left past the offset; lower the offset to a file
+        that lost synced bytes (counted in `rewinds`: a kept running hash no longer holds)."""
+        upload, real = self._upload, self._writer.size()
+        if real > upload.offset:
+            self._writer.truncate(upload.offset)
+        elif real < upload.offset:
+            TusUpload.objects.filter(pk=upload.pk, offset=upload.offset).update(
+                offset=real, rewinds=F("rewinds") + 1
+            )
+            upload.offset, upload.rewinds = real, upload.rewinds + 1
+
+    def store(self, sha256: str | None) -> StoredFile:
+        with open_finished(str(self._upload.uuid), self._upload.filename) as finished:
+            return store_upload(finished, field="file", sha256=sha256)
+
+    def cleanup(self) -> None:
+        delete(str(self._upload.uuid))
+
+    def delete(self) -> None:
+        delete(str(self._upload.uuid))
+
+
+class LocalPartials:
+    def create(self, upload: TusUpload) -> None:
+        create(str(upload.uuid))
+
+    @contextmanager
+    def writer(self, upload: TusUpload) -> Iterator[UploadWriter]:
+        with writer(str(upload.uuid)) as locked:
+            yield LocalWriter(upload, locked)

@@ -24,8 +24,9 @@ class UploadState(models.TextChoices):
 class TusUpload(models.Model):
     """One tus upload. Exactly one owner field is set, as `owner_kind` says.
 
-    `offset` only ever counts bytes already written (and synced) to the partial file; after a
-    crash the partial file may hold more, and is cut back to `offset` before the next write.
+    `offset` only ever counts bytes already durable: written and synced to the partial file on
+    local disk (after a crash it may hold more, cut back to `offset` before the next write), or
+    in S3 the recorded parts plus the tail object.
     """
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -53,6 +54,19 @@ class TusUpload(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     refusal = models.TextField(blank=True, help_text="Why the file checks refused the file.")
     draft = models.ForeignKey(DraftUpload, null=True, blank=True, on_delete=models.SET_NULL)
+
+    # With S3 (chunks_s3.py) the bytes are one multipart upload per tus upload, straight to
+    # its final key; `s3_parts` lists the parts [number, etag, size] that `offset` counts, and
+    # `s3_tail` is the object holding the bytes after them (under 5 MiB, S3's smallest part).
+    # Database defaults, so a process of the previous version can still create rows.
+    s3_key = models.CharField(max_length=255, blank=True, default="", db_default="")
+    s3_upload_id = models.CharField(max_length=1024, blank=True, default="", db_default="")
+    s3_parts = models.JSONField(null=True, blank=True)
+    s3_tail = models.CharField(max_length=1024, blank=True, default="", db_default="")
+    # The lock across hosts for S3 (an flock cannot be): who writes, and until when. A killed
+    # process's lock simply runs out.
+    lock_owner = models.CharField(max_length=32, blank=True, default="", db_default="")
+    lock_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

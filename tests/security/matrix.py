@@ -612,6 +612,12 @@ def _tus_upload(name: str) -> Callable[..., str]:
 
 URLS: dict[str, Url] = {
     "healthz": Url(Rule.PUBLIC, {"GET": 200}, _static("/healthz"), wrong="POST"),
+    # issue 8 (H5): readiness is public like liveness; /metrics does not exist without
+    # PRINTDESK_METRICS_TOKEN, and with it only for its bearer (tests/production/test_metrics.py).
+    "readyz": Url(Rule.PUBLIC, {"GET": 200}, _static("/readyz"), wrong="POST"),
+    "metrics": Url(
+        Rule.NOTHING, {"GET": 404, "POST": 404}, _static("/metrics"), _no_body, wrong=""
+    ),
     # django-ninja's own pages around the operations (the operations are in API below).
     "api:openapi-json": Url(
         Rule.PUBLIC,

@@ -251,7 +251,7 @@ def test_cancelling_a_job_deletes_none_of_its_objects(s3_storage, make_job, cust
 
 
 def test_health_check_answers_with_the_bucket(s3_storage, client, db):
-    response = client.get("/healthz")
+    response = client.get("/readyz")  # issue 8: readiness asks the storage, liveness does not
     assert response.status_code == 200
 
 

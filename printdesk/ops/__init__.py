@@ -1,0 +1,1 @@
+"""Operations: backing up and restoring an installation (docs/operations.md)."""
