@@ -46,6 +46,9 @@ EXIT_OUT_OF_MEMORY = 3  # the child's exit status when it ran out of memory
 STDERR_TAIL_CHARS = 4000
 CRASHED = "The analysis program crashed on this file."
 
+# The child's CPU priority below the worker's (and the web's): 0-19, higher yields more.
+NICENESS = 10
+
 
 @dataclass
 class Outcome:
@@ -240,6 +243,8 @@ def _tail(stderr: bytes) -> str:
 
 def main() -> int:
     """Read the job on stdin, analyse, print the result; exit 3 when out of memory."""
+    # Background work: on a machine that also serves pages, the web processes go first.
+    os.nice(NICENESS)
     job = json.loads(sys.stdin.buffer.read())
     try:
         result = _analyse(job)

@@ -118,6 +118,19 @@ def test_a_stopping_worker_kills_the_child_at_once_and_gets_nothing(big_stl):
     assert children() == before  # neither running nor a zombie
 
 
+def test_the_child_runs_at_a_lower_cpu_priority_than_the_worker(big_stl):
+    seen: list[int] = []
+
+    def stopping() -> bool:  # asked while the child runs: look at its priority, then stop it
+        for pid in children():
+            stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            seen.append(int(stat[16]))  # the nice value (field 19 of stat)
+        return True
+
+    assert analyse(big_stl, "stl", stream_over_bytes=1024**3, stopping=stopping) is None
+    assert seen == [os.nice(0) + analysis_child.NICENESS]
+
+
 def test_a_file_over_the_memory_limit_fails_with_the_memory_reason(big_stl):
     # The same limit leaves room for a small part: it is the big file that needs more.
     assert analyse(SAMPLES / "20mm-xyz-cube.stl", "stl", memory_limit_mb=300).done
