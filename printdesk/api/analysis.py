@@ -191,7 +191,7 @@ def customer_view(versions: Sequence[FileVersion], context: Context, secret: str
         preview_url=reverse("portal:file_preview", args=args) if analysis.preview else None,
         thumbnail_url=reverse("portal:file_thumbnail", args=args) if analysis.thumbnail else None,
     )
-    report, scale = analysis.report, analysis.scale
+    report, scale = analysis.summary, analysis.scale  # the customer gets the count of bodies
     if report is None:
         return view
     units = advice.units_advice(report, context.printers, scale)

@@ -25,6 +25,13 @@ CUSTOMER_EVENTS = lifecycle.CUSTOMER_NOTIFIED | {EventType.QUOTE_DECLINED}
 FILES_WITH_ANALYSES = JobFile.objects.prefetch_related(
     Prefetch("versions", queryset=FileVersion.objects.select_related("analysis"))
 )
+# The same for the customer, who is shown how many bodies, never the list (Analysis.summary).
+FILES_WITH_SUMMARIES = JobFile.objects.prefetch_related(
+    Prefetch(
+        "versions",
+        queryset=FileVersion.objects.select_related("analysis").defer("analysis__bodies"),
+    )
+)
 
 # A quote's lines come with their material in the same query.
 QUOTES_WITH_LINES = Quote.objects.prefetch_related(
@@ -196,7 +203,7 @@ def detail(job: Job, actor_kind: ActorKind) -> dict:
 
 def customer_queryset() -> QuerySet[Job]:
     return Job.objects.select_related("material").prefetch_related(
-        Prefetch("files", queryset=FILES_WITH_ANALYSES),
+        Prefetch("files", queryset=FILES_WITH_SUMMARIES),
         Prefetch("quotes", queryset=QUOTES_WITH_LINES),
         Prefetch("audit_events", queryset=AuditEvent.objects.filter(event__in=CUSTOMER_EVENTS)),
     )

@@ -121,7 +121,7 @@ def _facts(report: "Report", figures: Figures) -> list[Fact]:
     ]
     if report.degenerate_faces is not None:
         facts.append(Fact("Degenerate faces", f"{report.degenerate_faces:,}"))
-    bodies = "not counted" if report.bodies is None else f"{len(report.bodies):,}"
+    bodies = "not counted" if report.body_count is None else f"{report.body_count:,}"
     facts.append(Fact("Bodies", bodies))
     return facts
 

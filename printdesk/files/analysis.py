@@ -295,7 +295,7 @@ def _record(row: Analysis, state: AnalysisState, reason: str, fields: dict) -> b
 
 
 def _failed(row: Analysis, reason: str) -> Outcome:
-    fields = {"metrics": {}, "preview": "", "thumbnail": ""}
+    fields: dict[str, object] = {"metrics": {}, "bodies": None, "preview": "", "thumbnail": ""}
     _record(row, AnalysisState.FAILED, reason, fields)
     return Outcome(AnalysisState.FAILED, reason)
 
@@ -335,7 +335,7 @@ def analyse_row(row: Analysis, *, stopping: Callable[[], bool] = lambda: False) 
         log.exception("analysis %s: could not store its preview", row.pk)
         _retry_later(row)
         return None
-    fields = {"metrics": measured.report.to_json(), "preview": preview, "thumbnail": thumbnail}
+    fields = {**Analysis.columns(measured.report), "preview": preview, "thumbnail": thumbnail}
     if not _record(row, AnalysisState.DONE, "", fields):
         return None
     return Outcome(AnalysisState.DONE)

@@ -1,7 +1,7 @@
 """A job's print files. A revision adds a version; a stored version is never changed."""
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Q
@@ -96,8 +96,13 @@ class Analysis(models.Model):
         max_length=20, choices=AnalysisState.choices, default=AnalysisState.PENDING
     )
     reason = models.TextField(blank=True, help_text="Why it failed, in plain words.")
-    # mesh.Report.to_json(); {} until done.
+    # mesh.Report.to_json() without its list of bodies; {} until done.
     metrics = models.JSONField(default=dict, blank=True)
+    # The report's list of bodies (the largest mesh.MAX_BODIES_LISTED, by volume), kept apart
+    # from `metrics` because it can run to a thousand entries while the customer's pages,
+    # polled every few seconds, need only the count: they load the row without this column
+    # (`summary`). None: not listed (a large file), or not measured.
+    bodies = models.JSONField(null=True, blank=True)
     # Generated keys in default storage (PNG), never derived from the file's name.
     preview = models.FileField(blank=True, max_length=255)
     thumbnail = models.FileField(blank=True, max_length=255)
@@ -128,9 +133,26 @@ class Analysis(models.Model):
 
     @property
     def report(self) -> "Report | None":
-        """The measurements as mesh.Report (in the file's own numbers: `scale` not applied)."""
+        """The measurements as mesh.Report (in the file's own numbers: `scale` not applied),
+        with the list of bodies."""
+        # A row an older worker recorded during an upgrade has its bodies in `metrics`.
+        return self._report(self.metrics.get("bodies") if self.bodies is None else self.bodies)
+
+    @property
+    def summary(self) -> "Report | None":
+        """The report without its list of bodies (`body_count` still counts them). It reads
+        only `metrics`, so a row loaded with `defer("bodies")` costs no further query."""
+        return self._report(None)
+
+    @staticmethod
+    def columns(report: "Report") -> dict[str, Any]:
+        """A report as the row keeps it: `metrics`, and its list of bodies apart."""
+        metrics = report.to_json()
+        return {"bodies": metrics.pop("bodies"), "metrics": metrics}
+
+    def _report(self, bodies: list | None) -> "Report | None":
         if self.state != AnalysisState.DONE or not self.metrics:
             return None
         from printdesk.files.mesh import Report
 
-        return Report.from_json(self.metrics)
+        return Report.from_json({**self.metrics, "bodies": bodies})

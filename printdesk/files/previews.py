@@ -35,12 +35,14 @@ def png_response(image: FieldFile, *, cache_control: str) -> FileResponse:
     return response
 
 
-def analyses_by_version(version_ids: Iterable[int]) -> dict[int, Analysis]:
-    """The analyses of these versions, in one query, by version id (a version may have none)."""
+def analyses_by_version(version_ids: Iterable[int], *, bodies: bool = True) -> dict[int, Analysis]:
+    """The analyses of these versions, in one query, by version id (a version may have none).
+    `bodies=False` leaves out their lists of bodies, for Analysis.summary."""
     ids = list(version_ids)
     if not ids:
         return {}
-    return {a.version_id: a for a in Analysis.objects.filter(version__in=ids)}
+    rows = Analysis.objects.filter(version__in=ids)
+    return {a.version_id: a for a in (rows if bodies else rows.defer("bodies"))}
 
 
 # --- figures ------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def file_check(
         return FileCheck(CHECKING)
     if analysis.state == AnalysisState.UNSUPPORTED:
         return FileCheck(STEP)
-    report = analysis.report
+    report = analysis.summary  # the count of bodies is enough here
     if report is None:
         revise = " You can upload a revised file." if job.can_revise else ""
         reason = analysis.reason.rstrip(".") or "it is not a mesh we can read"

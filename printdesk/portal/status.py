@@ -310,7 +310,7 @@ def _file_rows(
     """Each file with its newest version in plain words (the analyses in one query), and the
     job's indicative price range when the bureau shows one."""
     newest = {f.pk: versions[-1] for f in files if (versions := list(f.versions.all()))}
-    analyses = analyses_by_version(v.pk for v in newest.values())
+    analyses = analyses_by_version((v.pk for v in newest.values()), bodies=False)
     active = list(Printer.objects.filter(active=True))
     printers = advice.printers_for(job.material, active) or active  # as the desk judges it
     about = file_check.Context(

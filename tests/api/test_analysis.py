@@ -4,12 +4,15 @@ words and sizes for the customer, and POST .../versions/{n}/scale."""
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from printdesk.files import analysis
 from printdesk.files.models import Analysis, AnalysisState
 from printdesk.jobs.lifecycle import EventType, JobState
 from tests.api.conftest import snapshot
 from tests.conftest import sample_upload
+from tests.files.analysed import analysed
 from tests.files.makers import step, upload
 
 
@@ -217,3 +220,27 @@ def test_the_wrong_method_is_405(staff_api, adis_job):
     job, _ = adis_job
 
     assert staff_api.get(scale_path(job)).status_code == 405
+
+
+# --- the list of bodies -----------------------------------------------------------------------
+
+
+def analysis_queries(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if '"files_analysis"' in q["sql"]]
+
+
+def test_staff_get_each_body_and_the_customer_only_their_number(staff_api, customer_api, make_job):
+    """The customer's view is polled every few seconds: it never reads the list of bodies
+    (up to a thousand entries), only their count (Analysis.summary)."""
+    job, secret = make_job(files=[sample_upload("cube_and_sphere_same_name.3mf")])
+    analysed(job.files.get().versions.get())
+
+    staff = staff_api.get(f"/jobs/{job.reference}").json()
+    with CaptureQueriesContext(connection) as queries:
+        customer = customer_api(secret).get("/customer/job").json()
+
+    metrics = staff["files"][0]["versions"][0]["analysis"]["metrics"]
+    assert metrics["body_count"] == 2 and len(metrics["bodies"]) == 2
+    assert customer["files"][0]["analysis"]["bodies"] == 2
+    [read] = analysis_queries(queries)
+    assert '"files_analysis"."metrics"' in read and '"files_analysis"."bodies"' not in read

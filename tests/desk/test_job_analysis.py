@@ -204,6 +204,17 @@ def test_each_body_is_listed_when_there_are_several(desk, make_job):
     assert len(re.findall(r"<tr><th scope=\"row\">\d</th>", bodies)) == 2
 
 
+def test_bodies_are_counted_beyond_those_listed(desk, make_job, monkeypatch):
+    monkeypatch.setattr(mesh, "MAX_BODIES_LISTED", 1)  # 1 instead of 1,000: the count goes on
+    job, version = job_with(make_job, "cube_and_sphere_same_name.3mf")
+    analysed(version)
+
+    panel = panel_of(page(desk, job), version)
+
+    assert "Bodies 2" in text(panel)
+    assert "only the 1 largest of 2 are listed" in text(panel)
+
+
 def test_one_body_gets_no_body_list(desk, make_job):
     job, version = job_with(make_job, "20mm-xyz-cube.stl")
     analysed(version)

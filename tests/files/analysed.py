@@ -32,7 +32,8 @@ def analysed(
     row.preview.save("preview.png", ContentFile(png), save=False)
     row.thumbnail.save("thumbnail.png", ContentFile(preview.thumbnail_png(png)), save=False)
     row.state = AnalysisState.DONE
-    row.metrics = measured.report.to_json()
+    for column, value in Analysis.columns(measured.report).items():
+        setattr(row, column, value)
     row.scale = Decimal(scale)
     row.finished_at = timezone.now()
     row.save()

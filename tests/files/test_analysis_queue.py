@@ -18,6 +18,7 @@ from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.errors import InvalidInput
 from tests.conftest import sample_upload, stl_upload
+from tests.files.analysed import analysed
 from tests.files.makers import step, upload
 
 pytestmark = pytest.mark.django_db
@@ -229,6 +230,28 @@ def test_the_upgrade_queues_every_version_stored_before_analysis(make_job):
 
     assert analysis_of(stl_job).state == AnalysisState.PENDING
     assert analysis_of(step_job).state == AnalysisState.UNSUPPORTED
+
+
+def test_the_upgrade_moves_each_list_of_bodies_to_its_own_column(make_job):
+    job, _ = make_job(files=[sample_upload("cube_and_sphere_same_name.3mf")])
+    row = analysed(job.files.get().versions.get())
+    listed = row.bodies
+    Analysis.objects.filter(pk=row.pk).update(
+        metrics={**row.metrics, "bodies": listed}, bodies=None
+    )
+    old = Analysis.objects.get(pk=row.pk)  # as the release before recorded it
+    assert old.report is not None and len(old.report.bodies or []) == 2  # read as it is
+    migration = importlib.import_module("printdesk.files.migrations.0007_analysis_bodies")
+
+    migration.split_bodies(apps, None)
+
+    moved = Analysis.objects.get(pk=row.pk)
+    assert "bodies" not in moved.metrics and moved.bodies == listed
+    assert moved.report == old.report
+
+    migration.merge_bodies(apps, None)  # going back
+
+    assert Analysis.objects.get(pk=row.pk).metrics["bodies"] == listed
 
 
 @pytest.mark.django_db(transaction=True)  # the workers are threads with their own connections

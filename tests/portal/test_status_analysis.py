@@ -55,6 +55,18 @@ def test_a_good_file_is_said_to_look_ready_with_its_preview(client, make_job):
     assert f'<img class="preview" src="{preview}" alt="Preview of 20mm-xyz-cube.stl"' in section
 
 
+def test_the_page_reads_the_number_of_bodies_not_their_list(client, make_job):
+    _, secret, version = job_with(make_job, "cube_and_sphere_same_name.3mf")
+    analysed(version)
+
+    with CaptureQueriesContext(connection) as queries:
+        section = files_section(client, secret)
+
+    assert "We checked your file" in text(section)
+    read = [q["sql"] for q in queries.captured_queries if '"files_analysis"' in q["sql"]]
+    assert read and all('"files_analysis"."bodies"' not in sql for sql in read)
+
+
 @pytest.mark.parametrize("waiting", ["pending", "running"])
 def test_a_file_being_checked_says_so(client, make_job, waiting):
     _, secret, version = job_with(make_job, "20mm-xyz-cube.stl")
