@@ -6,7 +6,7 @@ query, the active printers in one), so a job with many files costs no more queri
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,11 @@ from printdesk.jobs.models import Job
 
 if TYPE_CHECKING:  # numpy loads with the first report read (Analysis.report), not before
     from printdesk.files.mesh import Report
+
+# The largest bodies the page lists and checks against each printer; the API has every one the
+# report lists (mesh.MAX_BODIES_LISTED). A plate of parts fits; a lattice of a thousand does not
+# make a readable page (nor a fast one).
+BODIES_SHOWN = 25
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,20 @@ class Panel:
     scale: Decimal = Decimal(1)
     facts: list[Fact] = field(default_factory=list)
     bodies: list[BodyLine] = field(default_factory=list)
+    body_count: int | None = None  # all of them: `bodies` has the largest BODIES_SHOWN
     skipped: list[str] = field(default_factory=list)
     unit_note: str = ""
     units_message: str = ""
     scales: list[ScaleChoice] = field(default_factory=list)
     printers: list[str] = field(default_factory=list)
     fit: list[FitLine] = field(default_factory=list)
+
+    @property
+    def bodies_title(self) -> str:
+        listed = len(self.bodies)
+        if self.body_count is not None and listed < self.body_count:
+            return f"The {listed} largest of the {self.body_count:,} bodies, by volume"
+        return f"Each of the {listed} bodies"
 
     @property
     def scaled(self) -> bool:
@@ -127,7 +140,7 @@ def _facts(report: "Report", figures: Figures) -> list[Fact]:
 
 
 def _bodies(report: "Report", scale: Decimal) -> list[BodyLine]:
-    if not report.bodies or len(report.bodies) < 2:
+    if not report.bodies or (report.body_count or 0) < 2:
         return []
     lines = []
     for n, body in enumerate(report.bodies, start=1):
@@ -189,6 +202,8 @@ def panel(
     if report is None:
         return shown
     shown.facts = _facts(report, report_figures(report, analysis.scale))
+    shown.body_count = report.body_count
+    report = replace(report, bodies=report.bodies and report.bodies[:BODIES_SHOWN])
     shown.bodies = _bodies(report, analysis.scale)
     shown.skipped = list(report.skipped)
     shown.unit_note = report.unit_note

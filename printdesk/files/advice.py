@@ -129,9 +129,8 @@ def fit_table(
 ) -> list[FitRow]:
     """The whole part, then each body when there are several, against each printer."""
     parts: list[tuple[str, Measured]] = [("Whole part", report)]
-    bodies = report.bodies or []
-    if len(bodies) > 1:
-        parts += [(f"Body {i}", body) for i, body in enumerate(bodies, start=1)]
+    if (report.body_count or 0) > 1:  # the bodies listed: perhaps only the largest
+        parts += [(f"Body {i}", body) for i, body in enumerate(report.bodies or [], start=1)]
     rows = []
     for name, part in parts:
         size = extents(part, scale)

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from printdesk.desk import job_analysis
 from printdesk.files import advice, analysis, mesh
 from printdesk.files.models import Analysis, AnalysisState
 from printdesk.jobs import actions
@@ -213,6 +214,22 @@ def test_bodies_are_counted_beyond_those_listed(desk, make_job, monkeypatch):
 
     assert "Bodies 2" in text(panel)
     assert "only the 1 largest of 2 are listed" in text(panel)
+
+
+def test_the_page_shows_the_largest_bodies_of_many(desk, make_job, monkeypatch):
+    """A lattice of a thousand bodies: the page lists and checks the largest few, by volume."""
+    monkeypatch.setattr(job_analysis, "BODIES_SHOWN", 1)
+    job, version = job_with(make_job, "cube_and_sphere_same_name.3mf")
+    analysed(version)
+
+    panel = panel_of(page(desk, job), version)
+
+    assert "Bodies 2" in text(panel)
+    bodies = panel[panel.index('<details class="bodies">') : panel.index("</details>")]
+    assert "The 1 largest of the 2 bodies, by volume" in text(bodies)
+    assert len(re.findall(r"<tr><th scope=\"row\">\d</th>", bodies)) == 1
+    fit = panel[panel.index("</details>") :]
+    assert "Body 1" in fit and "Body 2" not in fit
 
 
 def test_one_body_gets_no_body_list(desk, make_job):
