@@ -64,27 +64,13 @@ def say(message: str) -> None:
 
 
 def write_icosphere(path: Path) -> int:
-    """A watertight sphere: each subdivision splits every triangle into four, with the new
-    corners pushed out onto the sphere (shared edges get exactly the same midpoint)."""
+    """A watertight sphere of SUBDIVISIONS (tests/files/makers.py), as a binary STL."""
     import numpy as np
 
-    t = (1 + 5**0.5) / 2
-    corners = np.array(
-        [[-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t],
-         [0, -1, -t], [0, 1, -t], [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1]],
-    )  # fmt: skip
-    faces = [
-        [0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4],
-        [11, 10, 2], [10, 7, 6], [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8],
-        [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1],
-    ]  # fmt: skip
-    tri = (corners / np.linalg.norm(corners, axis=1)[:, None])[np.array(faces)]
-    for _ in range(SUBDIVISIONS):
-        a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
-        ab, bc, ca = (_on_sphere(p + q) for p, q in ((a, b), (b, c), (c, a)))
-        quads = [(a, ab, ca), (ab, b, bc), (ca, bc, c), (ab, bc, ca)]
-        tri = np.stack([np.stack(q, axis=1) for q in quads], axis=1).reshape(-1, 3, 3)
-    tri *= RADIUS_MM
+    sys.path.insert(0, str(ROOT))
+    from tests.files.makers import icosphere
+
+    tri = icosphere(SUBDIVISIONS, RADIUS_MM)
     records = np.zeros(
         len(tri), dtype=[("normal", "<f4", 3), ("corners", "<f4", (3, 3)), ("attr", "<u2")]
     )
@@ -95,12 +81,6 @@ def write_icosphere(path: Path) -> int:
         out.write(b"printdesk bench: icosphere".ljust(80) + np.uint32(len(tri)).tobytes())
         records.tofile(out)
     return len(tri)
-
-
-def _on_sphere(points):
-    import numpy as np
-
-    return points / np.linalg.norm(points, axis=1)[:, None]
 
 
 # --- the children ----------------------------------------------------------------------------

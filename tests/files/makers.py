@@ -4,6 +4,7 @@ import io
 import struct
 import zipfile
 
+import numpy as np
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 CORE = "http://schemas.microsoft.com/3dmanufacturing/core/2015/02"
@@ -68,3 +69,34 @@ def step(body: str = "DATA;\n#1=CARTESIAN_POINT('',(0.,0.,0.));\nENDSEC;\n") -> 
         "FILE_SCHEMA(('AUTOMOTIVE_DESIGN'));\nENDSEC;\n"
         f"{body}END-ISO-10303-21;\n"
     ).encode()
+
+
+def icosphere(subdivisions: int, radius: float = 10.0) -> np.ndarray:
+    """A sphere of 20 * 4**subdivisions triangles, as (n, 3, 3) float32 corners: each
+    subdivision splits every triangle into four, with the new corners pushed out onto the
+    sphere, so shared edges get exactly the same midpoint (watertight). bench/analysis.py
+    measures one of 1,310,720 triangles."""
+    t = (1 + 5**0.5) / 2
+    corners = np.array(
+        [[-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t],
+         [0, -1, -t], [0, 1, -t], [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1]],
+    )  # fmt: skip
+    faces = [
+        [0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4],
+        [11, 10, 2], [10, 7, 6], [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8],
+        [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1],
+    ]  # fmt: skip
+    triangles = (corners / np.linalg.norm(corners, axis=1)[:, None])[np.array(faces)]
+    for _ in range(subdivisions):
+        a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
+        ab, bc, ca = (
+            (p + q) / np.linalg.norm(p + q, axis=1)[:, None] for p, q in ((a, b), (b, c), (c, a))
+        )
+        triangles = np.stack(
+            [
+                np.stack(corners, axis=1)
+                for corners in ((a, ab, ca), (ab, b, bc), (ca, bc, c), (ab, bc, ca))
+            ],
+            axis=1,
+        ).reshape(-1, 3, 3)
+    return (triangles * radius).astype(np.float32)

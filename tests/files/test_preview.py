@@ -10,6 +10,7 @@ from PIL import Image
 
 from printdesk.files import preview
 from printdesk.files.preview import render_png, thumbnail_png
+from tests.files.makers import icosphere
 
 # The view the previews promise: from the front right (azimuth 45°) and above (elevation 30°).
 TOWARDS_VIEWER = np.array(
@@ -28,34 +29,6 @@ CUBE_FACES = [
 def cube(corner=(0.0, 0.0, 0.0), side: float = 1.0) -> np.ndarray:
     corners = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=float)
     return (corners * side + corner)[np.array(CUBE_FACES)].astype(np.float32)
-
-
-def icosphere(subdivisions: int, radius: float = 10.0) -> np.ndarray:
-    """A sphere of 20 * 4**subdivisions triangles; edges shared exactly (watertight)."""
-    t = (1 + 5**0.5) / 2
-    corners = np.array(
-        [[-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t],
-         [0, -1, -t], [0, 1, -t], [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1]],
-    )  # fmt: skip
-    faces = [
-        [0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4],
-        [11, 10, 2], [10, 7, 6], [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8],
-        [3, 8, 9], [4, 9, 5], [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1],
-    ]  # fmt: skip
-    triangles = (corners / np.linalg.norm(corners, axis=1)[:, None])[np.array(faces)]
-    for _ in range(subdivisions):
-        a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
-        ab, bc, ca = (
-            (p + q) / np.linalg.norm(p + q, axis=1)[:, None] for p, q in ((a, b), (b, c), (c, a))
-        )
-        triangles = np.stack(
-            [
-                np.stack(corners, axis=1)
-                for corners in ((a, ab, ca), (ab, b, bc), (ca, bc, c), (ab, bc, ca))
-            ],
-            axis=1,
-        ).reshape(-1, 3, 3)
-    return (triangles * radius).astype(np.float32)
 
 
 def pixels(png: bytes) -> np.ndarray:
