@@ -1,5 +1,8 @@
 """The customer's endpoints: one job, authorised by its private link (header X-Job-Link)."""
 
+from uuid import UUID
+
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
@@ -10,6 +13,8 @@ from printdesk.api.schemas import AcceptIn, CustomerJobOut, DeclineQuoteIn, Erro
 from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.models import Job
+from printdesk.uploads.actions import file_or_upload
+from printdesk.uploads.auth import Uploader
 
 router = Router(auth=customer_auth, tags=["customer"])
 
@@ -75,16 +80,21 @@ def cancel(request: HttpRequest, body: ReasonIn):
 @router.post("/job/files", response={201: CustomerJobOut, **ERRORS})
 def revise_file(
     request: HttpRequest,
-    file: File[UploadedFile],
+    file: File[UploadedFile | None] = None,
+    upload_id: Form[UUID | None] = None,
     file_id: Form[int | None] = None,
     expected_version: Form[int | None] = None,
 ):
-    """Upload a revised file (a new version of `file_id`, or a new file): it needs a new quote."""
-    actions.revise_file(
-        job=linked_job(request),
-        actor=CUSTOMER,
-        upload=file,
-        job_file_id=file_id,
-        expected_version=expected_version,
-    )
+    """Upload a revised file (a new version of `file_id`, or a new file): it needs a new quote.
+    The file comes in the request, or first by tus through the job's link (large files):
+    then `upload_id` names the finished upload."""
+    job = linked_job(request)
+    with transaction.atomic():  # a finished upload is used up exactly when it becomes a version
+        actions.revise_file(
+            job=job,
+            actor=CUSTOMER,
+            upload=file_or_upload(file, upload_id, Uploader(job=job), job),
+            job_file_id=file_id,
+            expected_version=expected_version,
+        )
     return Status(201, _view(request, linked_job(request)))

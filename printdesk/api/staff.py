@@ -2,7 +2,9 @@
 
 import logging
 from datetime import date
+from uuid import UUID
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -38,6 +40,8 @@ from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job, PrintRun, parse_reference
 from printdesk.notifications import actions as emails
 from printdesk.notifications.models import Notification
+from printdesk.uploads.actions import file_or_upload
+from printdesk.uploads.auth import Uploader
 
 log = logging.getLogger(__name__)
 
@@ -156,19 +160,24 @@ def accept_quote(request: HttpRequest, reference: str, body: AcceptIn):
 def revise_file(
     request: HttpRequest,
     reference: str,
-    file: File[UploadedFile],
+    file: File[UploadedFile | None] = None,
+    upload_id: Form[UUID | None] = None,
     file_id: Form[int | None] = None,
     expected_version: Form[int | None] = None,
 ):
-    """Add a file, or a new version of one (`file_id`). After a quote, the job needs a new one."""
+    """Add a file, or a new version of one (`file_id`). After a quote, the job needs a new one.
+    The file comes in the request, or first by tus with the same token (large files; name the
+    job in its metadata): then `upload_id` names the finished upload."""
     job = _job(reference)
-    actions.revise_file(
-        job=job,
-        actor=staff_actor(request),
-        upload=file,
-        job_file_id=file_id,
-        expected_version=expected_version,
-    )
+    uploader = Uploader(user_id=request.auth.pk)  # type: ignore[attr-defined]
+    with transaction.atomic():  # a finished upload is used up exactly when it becomes a version
+        actions.revise_file(
+            job=job,
+            actor=staff_actor(request),
+            upload=file_or_upload(file, upload_id, uploader, job),
+            job_file_id=file_id,
+            expected_version=expected_version,
+        )
     return Status(201, _detail(request, job))
 
 

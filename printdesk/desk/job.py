@@ -52,6 +52,8 @@ from printdesk.jobs.lifecycle import Action, JobState
 from printdesk.jobs.models import DispatchMethod, Job, PrintRun, RunState, parse_reference
 from printdesk.notifications import actions as emails
 from printdesk.notifications.models import Notification
+from printdesk.uploads.actions import take_finished
+from printdesk.uploads.auth import Uploader
 
 log = logging.getLogger(__name__)
 
@@ -316,13 +318,18 @@ def revise_file(request: HttpRequest, reference: str) -> HttpResponse:
     needed_quote = job.state != JobState.SUBMITTED
 
     def perform() -> str:
-        stored = actions.revise_file(
-            job=job,
-            actor=staff_actor(request),
-            upload=form.cleaned_data["file"],
-            job_file_id=form.cleaned_data["file_id"],
-            expected_version=version,
-        )
+        data = form.cleaned_data
+        # One transaction: a finished upload is used up exactly when it becomes a version.
+        with transaction.atomic():
+            uploader = Uploader(user_id=request.user.pk)
+            upload = data["file"] or take_finished(uploader, data["upload_id"], job)
+            stored = actions.revise_file(
+                job=job,
+                actor=staff_actor(request),
+                upload=upload,
+                job_file_id=data["file_id"],
+                expected_version=version,
+            )
         message = f"Version {stored.number} of {stored.original_name} added."
         if needed_quote:
             message += " The job needs a new quote."

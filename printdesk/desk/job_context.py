@@ -37,6 +37,7 @@ from printdesk.jobs.models import (
 from printdesk.notifications import render
 from printdesk.notifications.actions import can_resend
 from printdesk.notifications.models import Notification
+from printdesk.portal.request_form import uploader_settings
 
 # The buttons a run offers, in the order a run lives through them.
 RUN_BUTTONS = [RunState.PRINTING, RunState.DONE, RunState.FAILED]
@@ -268,6 +269,7 @@ def page_context(
         "cancel_form": forms.get("cancel") or cancel_form(),
         "note_form": forms.get("note") or NoteForm(prefix="note"),
         "revision_form": forms.get("revision") or revision_form(job),
+        "uploader": uploader_settings(),
         "dispatch_form": forms.get("dispatch") or DispatchForm(prefix="dispatch"),
     }
     if Action.SEND_QUOTE in available:

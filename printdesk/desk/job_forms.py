@@ -18,6 +18,7 @@ from printdesk.catalogue.models import Material, Printer
 from printdesk.files.models import JobFile
 from printdesk.jobs.actions import MAX_QUANTITY, MAX_REASON, QuoteLineInput
 from printdesk.jobs.models import DispatchMethod, Job, RunState
+from printdesk.uploads.actions import UPLOAD_GONE
 
 SPARE_ROWS = 2  # blank rows offered without JavaScript; ignored when left empty
 Choices = list[tuple[int | str, str]]
@@ -78,7 +79,15 @@ class DispatchForm(forms.Form):
 
 
 class RevisionForm(forms.Form):
-    file = forms.FileField(label="Revised file", help_text="STL, 3MF, OBJ or STEP.")
+    # The file itself (the plain form), or the id of the operator's finished resumable upload
+    # (uploader.js sends the bytes by tus first, so no proxy limit on form bodies applies).
+    file = forms.FileField(
+        label="Revised file",
+        help_text="STL, 3MF, OBJ or STEP.",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"data-upload-input": ""}),
+    )
+    upload_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
     file_id = forms.TypedChoiceField(label="Replaces", coerce=int, empty_value=None, required=False)
 
     def __init__(self, *args, files_of_job: Sequence[JobFile], **kwargs) -> None:
@@ -88,6 +97,14 @@ class RevisionForm(forms.Form):
             *choices,
             ("", "nothing: it is an extra file"),
         ]
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if self.errors.pop("upload_id", None):  # hidden: said beside the file instead
+            self.add_error("file", UPLOAD_GONE)
+        elif not data.get("file") and not data.get("upload_id"):
+            self.add_error("file", "Choose the revised file.")
+        return data
 
 
 # --- the quote composer -----------------------------------------------------------------------

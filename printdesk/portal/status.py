@@ -9,7 +9,6 @@ fresh.
 
 from collections.abc import Callable
 from typing import Any, Literal
-from uuid import UUID
 
 from django import forms
 from django.conf import settings
@@ -26,7 +25,6 @@ from printdesk.files import advice
 from printdesk.files.downloads import file_response
 from printdesk.files.models import Analysis, FileVersion, JobFile
 from printdesk.files.previews import analyses_by_version, png_response
-from printdesk.files.storage import StoredFile
 from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.errors import Conflict, InvalidInput, NotAllowed
@@ -38,10 +36,10 @@ from printdesk.portal.forms import CancelForm, DeclineQuoteForm, QuoteDecisionFo
 from printdesk.portal.private import private_page
 from printdesk.portal.request_form import uploader_settings
 from printdesk.portal.wording import STATE_TEXT, timeline
-from printdesk.uploads.models import OwnerKind, TusUpload, UploadState
+from printdesk.uploads.actions import take_finished
+from printdesk.uploads.auth import Uploader
 
 CUSTOMER = Actor.customer()
-UPLOAD_GONE = "That upload is not there any more; please upload the file again."
 # Which inputs each form on the page shows (the hidden versions are not "typed").
 SHOWN = {"decline": ("reason",), "cancel": ("reason",), "revise": ("file_id", "file")}
 
@@ -186,7 +184,7 @@ def revise(request: HttpRequest, secret: str) -> HttpResponse:
         quoted = job.state != JobState.SUBMITTED
         # One transaction: a finished upload is used up exactly when it becomes a version.
         with transaction.atomic():
-            upload = data["file"] or _take_upload(job, data["upload_id"])
+            upload = data["file"] or take_finished(Uploader(job=job), data["upload_id"], job)
             version = actions.revise_file(
                 job=job,
                 actor=CUSTOMER,
@@ -200,29 +198,6 @@ def revise(request: HttpRequest, secret: str) -> HttpResponse:
         return f"{received} The bureau will take it into account in your quote."
 
     return _act(request, secret, ReviseForm, "revise", act)
-
-
-def _take_upload(job: Job, upload_id: UUID) -> StoredFile:
-    """The stored file of a finished upload through this job's link, used up here.
-
-    Its row is deleted in the caller's transaction, so an upload becomes one version only
-    (a second attempt finds nothing); a refused revision rolls back and leaves it usable.
-    """
-    found = TusUpload.objects.filter(uuid=upload_id, owner_kind=OwnerKind.JOB, job=job).first()
-    if found is None:
-        raise InvalidInput(UPLOAD_GONE, field="file")
-    if found.state == UploadState.REFUSED:
-        raise InvalidInput(found.refusal, field="file")
-    if found.state != UploadState.COMPLETE:
-        raise InvalidInput("That file has not finished uploading yet.", field="file")
-    if not TusUpload.objects.filter(pk=found.pk, state=UploadState.COMPLETE).delete()[0]:
-        raise InvalidInput(UPLOAD_GONE, field="file")
-    return StoredFile(
-        key=found.stored_key,
-        original_name=found.filename,
-        size=found.length,
-        sha256=found.sha256,
-    )
 
 
 def _act(

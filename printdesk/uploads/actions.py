@@ -12,14 +12,16 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from printdesk.files.models import DraftUpload, FileVersion
-from printdesk.files.storage import discard_drafts, extension, sanitise_filename
+from printdesk.files.storage import StoredFile, discard_drafts, extension, sanitise_filename
 from printdesk.jobs.errors import InvalidInput
 from printdesk.jobs.models import Job
 from printdesk.uploads import chunks
@@ -176,8 +178,8 @@ def create_upload(
         owner = {"owner_kind": OwnerKind.DRAFT, "draft_token_hash": uploader.draft_token_hash}
     elif uploader.job is not None:
         owner = {"owner_kind": OwnerKind.JOB, "job": uploader.job}
-    else:
-        owner = {"owner_kind": OwnerKind.STAFF, "user_id": uploader.user_id}
+    else:  # named, the job counts it towards its room and takes it for no other job
+        owner = {"owner_kind": OwnerKind.STAFF, "user_id": uploader.user_id, "job": for_job}
     upload = TusUpload.objects.create(
         filename=name,
         length=length,
@@ -348,6 +350,53 @@ def _finish(upload: TusUpload, writer: chunks.UploadWriter) -> None:
             upload.stored_key, upload.sha256 = stored.key, stored.sha256
             upload.save(update_fields=["state", "completed_at", "stored_key", "sha256", "draft"])
     writer.cleanup()
+
+
+UPLOAD_GONE = "That upload is not there any more; please upload the file again."
+
+
+def take_finished(uploader: Uploader, upload_id: UUID, job: Job) -> StoredFile:
+    """The stored file of the uploader's finished upload, to become a version of `job`'s file.
+
+    Its row is deleted in the caller's transaction, so an upload becomes one version only (a
+    second attempt finds nothing), and a refused revision rolls back and leaves it usable. An
+    operator's upload that named a job at creation is for that job only. Every refusal is an
+    InvalidInput on the form's `file` field.
+    """
+    found = (
+        TusUpload.objects.filter(uploader.owns(), uuid=upload_id)
+        .filter(Q(job=None) | Q(job=job))
+        .first()
+    )
+    if found is None:
+        raise InvalidInput(UPLOAD_GONE, field="file")
+    if found.state == UploadState.REFUSED:
+        raise InvalidInput(found.refusal, field="file")
+    if found.state != UploadState.COMPLETE:
+        raise InvalidInput("That file has not finished uploading yet.", field="file")
+    if not TusUpload.objects.filter(pk=found.pk, state=UploadState.COMPLETE).delete()[0]:
+        raise InvalidInput(UPLOAD_GONE, field="file")
+    return StoredFile(
+        key=found.stored_key,
+        original_name=found.filename,
+        size=found.length,
+        sha256=found.sha256,
+    )
+
+
+def file_or_upload(
+    file: File | None, upload_id: UUID | None, uploader: Uploader, job: Job
+) -> File | StoredFile:
+    """An API revision's file: sent in the request, or the uploader's finished tus upload
+    (used up in the caller's transaction, as take_finished says). Exactly one of the two."""
+    if file is not None and upload_id is None:
+        return file
+    if upload_id is not None and file is None:
+        return take_finished(uploader, upload_id, job)
+    raise InvalidInput(
+        "Send the file, or the id of a finished upload (upload_id): one of the two.",
+        field="file",
+    )
 
 
 def terminate(upload: TusUpload) -> None:

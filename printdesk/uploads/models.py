@@ -22,7 +22,8 @@ class UploadState(models.TextChoices):
 
 
 class TusUpload(models.Model):
-    """One tus upload. Exactly one owner field is set, as `owner_kind` says.
+    """One tus upload. Exactly one owner field is set, as `owner_kind` says; an operator's
+    upload may also name the job it is for (`job`), which then counts it towards its room.
 
     `offset` only ever counts bytes already durable: written and synced to the partial file on
     local disk (after a crash it may hold more, cut back to `offset` before the next write), or

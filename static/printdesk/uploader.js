@@ -5,7 +5,11 @@
    exponential backoff, and resume after a reload (the upload URL is remembered per file
    fingerprint in localStorage). The form is sent once every file has arrived, without the
    files' bytes: the server already has them (request form: as drafts of the form's draft
-   token; revision form: as the upload whose id is posted as upload_id).
+   token; revision forms: as the upload whose id is posted as upload_id, or as the field
+   data-upload-id-name names).
+   Credentials: the customer's job link (data-job-link), the request form's upload token
+   (data-upload-token), or else the operator's desk session with the form's CSRF token; an
+   operator's upload names its job (data-upload-job) so that it counts towards the job's limit.
    Without this file the forms are plain multipart forms. The protocol: docs/uploads.md. */
 (function () {
   "use strict";
@@ -110,13 +114,18 @@
   Uploader.prototype.credentials = function () {
     var headers = { "Tus-Resumable": TUS };
     var link = this.form.getAttribute("data-job-link");
+    var token = this.form.getAttribute("data-upload-token");
+    var csrf = this.form.querySelector("input[name=csrfmiddlewaretoken]");
     if (link) headers["X-Job-Link"] = link;
-    else headers["Upload-Token"] = this.form.getAttribute("data-upload-token");
+    else if (token) headers["Upload-Token"] = token;
+    else if (csrf) headers["X-CSRFToken"] = csrf.value; // the session cookie goes along
     return headers;
   };
 
   Uploader.prototype.owner = function () {
-    return this.draftInput ? "draft:" + this.draftInput.value : "job:" + this.form.getAttribute("data-job-link");
+    if (this.draftInput) return "draft:" + this.draftInput.value;
+    var link = this.form.getAttribute("data-job-link");
+    return link ? "job:" + link : "staff:" + this.form.getAttribute("data-upload-job");
   };
 
   Uploader.prototype.build = function () {
@@ -346,6 +355,8 @@
       var headers = this.credentials();
       headers["Upload-Length"] = String(file.size);
       headers["Upload-Metadata"] = "filename " + b64(file.name);
+      var job = this.form.getAttribute("data-upload-job");
+      if (job) headers["Upload-Metadata"] += ",job " + b64(job);
       var created = await send(row, "POST", this.endpoint, headers);
       if (created.status !== 201) throw failure(created);
       row.url = new URL(created.header("Location"), window.location.href).href;
@@ -479,9 +490,10 @@
     if (!done.length) return; // nothing picked here: the plain form as it is
     this.input.removeAttribute("name"); // the server has the files already
     if (!this.draftInput) {
-      var hidden = this.form.querySelector("input[name=upload_id]") || document.createElement("input");
+      var name = this.form.getAttribute("data-upload-id-name") || "upload_id";
+      var hidden = this.form.querySelector("input[name='" + name + "']") || document.createElement("input");
       hidden.type = "hidden";
-      hidden.name = "upload_id";
+      hidden.name = name;
       hidden.value = done[done.length - 1].uploadId;
       this.form.appendChild(hidden);
     }

@@ -10,10 +10,18 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import Client
 
 from printdesk.jobs.lifecycle import JobState
+from printdesk.uploads.models import TusUpload, UploadState
 from tests.api.conftest import snapshot
 from tests.conftest import SAMPLES, sample_upload, stl_upload
+from tests.portal.test_uploader import tus_upload, upload_id
+
+
+def bearer(token: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
 
 GOOD_SAMPLES = ["20mm-xyz-cube.stl", "3mf/box.3mf", "rabbit.obj", "unit_cube.STL", "counterX.3MF"]
 WRONG_EXTENSION = ["README.md", "LICENSE-trimesh-models.md", "3mf/LICENSE-3mf-samples"]
@@ -143,7 +151,7 @@ def test_an_upload_without_a_file_is_a_422(make_job, uploader):
     response = uploader(job, secret, {"file_id": job.files.get().pk})
 
     assert response.status_code == 422
-    assert response.json()["message"] == "file: Field required"
+    assert response.json()["message"].startswith("Send the file, or the id of a finished upload")
 
 
 def test_a_revision_of_another_jobs_file_is_refused(make_job, uploader):
@@ -275,3 +283,76 @@ def test_a_version_missing_from_storage_is_a_410_with_a_message(make_job, staff_
 
     assert response.status_code == 410
     assert "missing" in response.json()["message"]
+
+
+# --- large files: first by tus, then named by upload_id -----------------------------------------
+
+
+@pytest.fixture(params=["customer", "staff"])
+def tus_then_api(request, staff_api, customer_api, staff_token):
+    """A file sent by tus with the API call's own credential (the job's link, or the token),
+    then the revision naming it by `upload_id`: as `uploader` above, large files' way."""
+
+    def upload(job, secret: str, data: bytes) -> str:
+        credential = {"HTTP_X_JOB_LINK": secret}
+        if request.param == "staff":
+            credential = bearer(staff_token)
+        return upload_id(tus_upload(Client(), credential, data, "part-v2.stl"))
+
+    def revise(job, secret: str, body: dict):
+        if request.param == "customer":
+            return customer_api(secret).upload("/customer/job/files", body)
+        return staff_api.upload(f"/jobs/{job.reference}/files", body)
+
+    return upload, revise
+
+
+def test_a_finished_upload_becomes_the_revision(make_job, tus_then_api):
+    job, secret = make_job(JobState.QUOTED)
+    upload, uploader = tus_then_api
+    data = (SAMPLES / "20mm-xyz-cube.stl").read_bytes()
+    finished = upload(job, secret, data)
+
+    response = uploader(job, secret, {"upload_id": finished, "file_id": job.files.get().pk})
+
+    assert response.status_code == 201, response.content
+    version = job.files.get().versions.get(number=2)
+    assert (version.original_name, version.sha256) == ("part-v2.stl", _sha256(data))
+    assert not TusUpload.objects.exists()  # used up: it becomes this one version only
+    again = uploader(job, secret, {"upload_id": finished, "file_id": job.files.get().pk})
+    assert again.status_code == 422
+    assert again.json()["message"].startswith("That upload is not there any more")
+
+
+def test_a_file_and_an_upload_id_together_are_refused(make_job, tus_then_api):
+    job, secret = make_job()
+    upload, uploader = tus_then_api
+    finished = upload(job, secret, (SAMPLES / "20mm-xyz-cube.stl").read_bytes())
+    before = snapshot(job)
+
+    response = uploader(job, secret, {"file": stl_upload(), "upload_id": finished})
+
+    assert response.status_code == 422
+    assert response.json()["field"] == "file"
+    assert snapshot(job) == before
+    assert TusUpload.objects.get().state == UploadState.COMPLETE  # still usable
+
+
+def test_a_customer_cannot_use_an_operators_upload_nor_the_reverse(
+    make_job, staff_api, customer_api, staff_token
+):
+    job, secret = make_job()
+    data = (SAMPLES / "20mm-xyz-cube.stl").read_bytes()
+    operators = upload_id(tus_upload(Client(), bearer(staff_token), data, "ops.stl"))
+    customers = upload_id(tus_upload(Client(), {"HTTP_X_JOB_LINK": secret}, data, "mine.stl"))
+    before = snapshot(job)
+
+    refused = [
+        customer_api(secret).upload("/customer/job/files", {"upload_id": operators}),
+        staff_api.upload(f"/jobs/{job.reference}/files", {"upload_id": customers}),
+    ]
+
+    assert [r.status_code for r in refused] == [422, 422]
+    assert all(r.json()["message"].startswith("That upload is not there any") for r in refused)
+    assert snapshot(job) == before
+    assert TusUpload.objects.filter(state=UploadState.COMPLETE).count() == 2

@@ -53,6 +53,18 @@ def test_an_operator_naming_the_job_gets_the_same_check(staff, job_and_link, set
     assert staff.create(len(PART)).status_code == 201  # not for a job: only the file limit
 
 
+def test_an_operators_upload_in_progress_counts_for_the_job_it_names(
+    staff, customer, job_and_link, settings
+):
+    job, _ = job_and_link
+    settings.MAX_JOB_BYTES = stored_bytes(job) + 2 * len(PART) - 1
+    headers = {"Upload-Metadata": meta("part.stl") + ", job " + _b64(job.reference)}
+    assert staff.create(len(PART), **headers).status_code == 201
+
+    assert customer.create(len(PART)).status_code == 413  # the operator's still counts
+    assert TusUpload.objects.get().job == job
+
+
 def test_an_operator_naming_no_such_job_is_400(staff):
     headers = {"Upload-Metadata": meta("part.stl") + ", job " + _b64("PD-99999")}
 
