@@ -305,14 +305,18 @@ def recover(upload: TusUpload) -> TusUpload:
 
     On local disk a process killed mid-chunk leaves bytes past the offset: they are cut off; a
     file shorter than the offset (lost on a crash before it reached the disk) lowers the offset
-    to match. (In S3 nothing is counted before it is durable, so there is nothing to do.)
+    to match. (In S3 nothing is counted before it is durable, so there is nothing to do, and
+    a HEAD or a status check costs no lock.)
     An upload whose last byte arrived but was never finished is finished here.
     """
     check_alive(upload)
     if upload.state != UploadState.UPLOADING:
         return upload
+    partials = chunks.partials()
+    if partials.offset_always_true and upload.offset < upload.length:
+        return upload  # nothing to reconcile nor to finish: no need to take the lock
     try:
-        with chunks.partials().writer(upload) as writer:
+        with partials.writer(upload) as writer:
             upload.refresh_from_db()
             writer.reconcile()
             if upload.state == UploadState.UPLOADING and upload.offset == upload.length:

@@ -154,6 +154,10 @@ class UploadWriter(Protocol):
 
 
 class Partials(Protocol):
+    # Whether the recorded offset always matches the stored data (S3: nothing is recorded
+    # before it is durable). Then only an upload whose last byte arrived needs `recover`.
+    offset_always_true: bool
+
     def create(self, upload: TusUpload) -> None: ...
 
     def writer(self, upload: TusUpload) -> AbstractContextManager[UploadWriter]:
@@ -218,6 +222,8 @@ class LocalWriter:
 
 
 class LocalPartials:
+    offset_always_true = False  # a killed request may leave bytes past it; a crash, fewer
+
     def create(self, upload: TusUpload) -> None:
         create(str(upload.uuid))
 

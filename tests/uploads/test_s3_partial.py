@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from printdesk.files.models import DraftUpload
@@ -150,6 +152,20 @@ def test_a_patch_while_another_request_holds_the_upload_is_423(s3_storage, staff
         assert staff.delete(url).status_code == 423
     assert row(url).lock_owner == ""  # released: the next request gets it
     assert staff.patch(url, b"x" * 10, 0).status_code == 204
+
+
+def test_where_to_resume_is_read_without_taking_the_lock(s3_storage, staff):
+    """HEAD and status read the recorded offset (S3 holds every byte it counts): no writes, so
+    a client checking often costs the database nothing, and a PATCH in flight is not held up."""
+    url = staff.create(len(LARGE), "large.stl")["Location"]
+    send(staff, url, LARGE[: 6 * MIB], [6 * MIB])
+
+    with CaptureQueriesContext(connection) as queries:
+        assert staff.head(url)["Upload-Offset"] == str(6 * MIB)
+        status = staff.client.get(url + "status", headers=staff.credentials).json()
+        assert (status["state"], status["offset"]) == ("uploading", 6 * MIB)
+
+    assert not [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
 
 
 def test_a_lock_taken_over_after_its_lease_ran_out_refuses_the_old_holders_bytes(s3_storage, staff):
