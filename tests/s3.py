@@ -107,6 +107,11 @@ def bucket(moto_endpoint) -> Bucket:
 @pytest.fixture
 def s3_storage(settings, monkeypatch, bucket) -> Bucket:
     """Print files go to `bucket`, configured through the environment as in production."""
+    return use_s3(settings, monkeypatch, bucket)
+
+
+def use_s3(settings, monkeypatch, bucket: Bucket) -> Bucket:
+    """Switch storage to `bucket` (what s3_storage does before a test, for use within one)."""
     for name, value in {
         "PRINTDESK_STORAGE": "s3",
         "PRINTDESK_S3_BUCKET": bucket.name,

@@ -18,7 +18,7 @@ from printdesk.ops.stored import referenced_files
 from printdesk.settings import _storages
 from tests.conftest import SAMPLES, stl_upload
 from tests.ops.drill import SAMPLE, fill, rows, stored, submit, wipe
-from tests.s3 import Bucket
+from tests.s3 import Bucket, use_s3
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -121,6 +121,20 @@ def test_a_backup_taken_with_s3_restores_into_an_empty_bucket(
 
     assert rows() == before_rows
     assert {key: fresh.sha256(key) for key in fresh.keys()} == before_files
+
+
+def test_a_backup_from_local_disk_restores_into_a_bucket(tmp_path, bucket, settings, monkeypatch):
+    """Moving to S3 (docs/operations.md): every row back, every file in the bucket, verified."""
+    fill()
+    before_rows, before_files = rows(), stored()
+    call_command("backup", str(tmp_path / "backup"), stdout=StringIO())
+    wipe()
+    use_s3(settings, monkeypatch, bucket)
+
+    call_command("restore", str(tmp_path / "backup"), stdout=StringIO())
+
+    assert rows() == before_rows
+    assert {key: bucket.sha256(key) for key in bucket.keys()} == before_files
 
 
 def test_a_backup_without_files_restores_over_the_kept_storage(tmp_path):
