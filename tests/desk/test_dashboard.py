@@ -14,18 +14,7 @@ from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job
 from printdesk.lib.demo import drive_to, send_quote
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def desk(client, operator):
-    client.force_login(operator)
-    return client
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def _strip(html: str) -> str:

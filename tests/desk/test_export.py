@@ -12,12 +12,6 @@ from printdesk.jobs.lifecycle import JobState
 EXPORT = "/desk/export.csv"
 
 
-@pytest.fixture
-def desk(client, operator):
-    client.force_login(operator)
-    return client
-
-
 def _table(response) -> list[list[str]]:
     assert response.status_code == 200
     assert response.streaming

@@ -94,12 +94,6 @@ def quote_data(job, price: str = "12.50", **terms) -> dict:
 
 
 @pytest.fixture
-def desk(client, operator):
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
 def staff(operator) -> Actor:
     return Actor.staff(operator)
 

@@ -51,12 +51,6 @@ INCH_BOX = (
 
 
 @pytest.fixture
-def desk(client, operator):
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
 def staff(operator) -> Actor:
     return Actor.staff(operator)
 

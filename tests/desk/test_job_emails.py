@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test import Client
@@ -18,12 +17,6 @@ from printdesk.notifications import sender
 from printdesk.notifications.models import Notification, NotificationState
 
 S = NotificationState
-
-
-@pytest.fixture
-def desk(client, operator):
-    client.force_login(operator)
-    return client
 
 
 def page_url(job: Job) -> str:

@@ -56,12 +56,6 @@ def buttons(response) -> set[str]:
     return texts - {"Log out", "Add a line", "Add a row"}
 
 
-@pytest.fixture
-def desk(client, operator):
-    client.force_login(operator)
-    return client
-
-
 # --- what the page shows ----------------------------------------------------------------------
 
 

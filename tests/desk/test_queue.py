@@ -14,20 +14,9 @@ from printdesk.jobs.actions import Actor
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import Job
 
+pytestmark = pytest.mark.usefixtures("fresh_cache")
+
 QUEUE = "/desk/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()  # the dashboard figures are cached between requests
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def desk(client, operator):
-    client.force_login(operator)
-    return client
 
 
 def _refs(response) -> list[str]:

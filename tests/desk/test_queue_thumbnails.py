@@ -14,22 +14,9 @@ from printdesk.jobs.actions import Actor
 from tests.conftest import sample_upload
 from tests.files.analysed import analysed, failed, newest_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 QUEUE = "/desk/"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()  # the dashboard figures are cached between requests
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def desk(client, operator):
-    client.force_login(operator)
-    return client
 
 
 def row_of(html: str, job) -> str:

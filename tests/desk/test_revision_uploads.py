@@ -20,12 +20,6 @@ FIELD = "revision-upload_id"
 
 
 @pytest.fixture
-def desk(client, operator):
-    client.force_login(operator)
-    return client
-
-
-@pytest.fixture
 def quoted(make_job):
     job, _ = make_job(JobState.QUOTED)
     return job
