@@ -84,7 +84,7 @@ class RevisionForm(forms.Form):
     file = forms.FileField(
         label="Revised file",
         help_text="STL, 3MF, OBJ or STEP.",
-        required=False,
+        error_messages={"required": "Choose the revised file."},
         widget=forms.ClearableFileInput(attrs={"data-upload-input": ""}),
     )
     upload_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
@@ -97,13 +97,13 @@ class RevisionForm(forms.Form):
             *choices,
             ("", "nothing: it is an extra file"),
         ]
+        if self.data.get(self.add_prefix("upload_id")):
+            self.fields["file"].required = False  # the uploader sent the bytes already
 
     def clean(self) -> dict:
         data = super().clean() or {}
         if self.errors.pop("upload_id", None):  # hidden: said beside the file instead
             self.add_error("file", UPLOAD_GONE)
-        elif not data.get("file") and not data.get("upload_id"):
-            self.add_error("file", "Choose the revised file.")
         return data
 
 
