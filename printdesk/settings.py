@@ -45,6 +45,10 @@ INSTALLED_APPS = [
     "printdesk.ops",  # issue 8: `backup` and `restore` (docs/operations.md); no models
     "axes",  # issue 6 (S2): login lockout by username and IP; see the security block below
     "csp",  # issue 6 (S2): Content-Security-Policy; see the security block below
+    # Two-factor login for staff: app codes and recovery codes (printdesk/accounts/two_factor.py)
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +69,7 @@ MIDDLEWARE = [
     # turns a locked-out login into its answer (see the security block below).
     "csp.middleware.CSPMiddleware",
     "printdesk.security.middleware.StaffIdleTimeoutMiddleware",
+    "printdesk.accounts.middleware.RequireTwoFactorMiddleware",  # PRINTDESK_REQUIRE_2FA
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -491,6 +496,12 @@ AXES_CLIENT_IP_CALLABLE = "printdesk.security.lockout.client_ip"  # ratelimit.cl
 AXES_LOCKOUT_CALLABLE = "printdesk.security.lockout.locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
+# What axes keeps of a failed attempt's form leaves these out (a wrong two-factor code too).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+
+# Two-factor login (docs/security.md): anyone may turn it on for themself; with this on, staff
+# without it are sent to set it up before any other desk or admin page.
+PRINTDESK_REQUIRE_2FA = envbool("PRINTDESK_REQUIRE_2FA", False)
 
 # --- Readiness and metrics (issue 8, H5; docs/deploy.md) -----------------------------------
 # /readyz answers 503 when the oldest email due for sending, or the oldest file due for

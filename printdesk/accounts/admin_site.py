@@ -5,6 +5,9 @@ default site would let operators in. This site asks for a superuser (an admin) i
 log in and for every page. Models register here (`@admin.register(Model, site=admin_site)`),
 not on `django.contrib.admin.site`, which is not served at all.
 
+Its login form takes a password only, so it refuses anyone with two-factor login: they log in
+on the desk (password, then code) and open the admin from there, in the same session.
+
 Staff accounts are deliberately not registered: inviting, deactivating and changing roles
 happen on the desk's admin pages, which end sessions, revoke API tokens and keep one admin.
 """
@@ -14,6 +17,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from printdesk.accounts import two_factor
 from printdesk.accounts.roles import actor_kind_for
 from printdesk.jobs.lifecycle import ActorKind
 
@@ -27,6 +31,11 @@ class AdminsOnlyLoginForm(AdminAuthenticationForm):
                 self.error_messages["invalid_login"],
                 code="invalid_login",
                 params={"username": self.username_field.verbose_name},
+            )
+        if not two_factor.password_is_enough(user):
+            raise ValidationError(
+                "Log in on the desk (two-factor login), then open the admin from there.",
+                code="two_factor",
             )
 
 

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 
+from printdesk.accounts import two_factor
 from printdesk.accounts.models import ApiToken, hash_token
 from printdesk.accounts.roles import actor_kind_for
 from printdesk.jobs.actions import Actor
@@ -51,7 +52,9 @@ class StaffSession(APIKeyCookie):
 
     def authenticate(self, request: HttpRequest, key: str | None):
         user = request.user
-        return user if actor_kind_for(user) is not None else None
+        if actor_kind_for(user) is None or not two_factor.session_may_act(user):
+            return None
+        return user
 
 
 class LinkRefused(ActionError):

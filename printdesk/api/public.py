@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
+from printdesk.accounts import two_factor
 from printdesk.accounts.models import ApiToken
 from printdesk.accounts.roles import actor_kind_for
 from printdesk.api.schemas import (
@@ -113,5 +114,9 @@ def issue_token(request: HttpRequest, body: TokenIn):
         return Status(401, {"message": "Wrong username or password.", "code": "unauthorized"})
     if actor_kind_for(user) is None:
         raise NotAllowed("Only bureau staff can have API tokens.")
+    if not two_factor.password_is_enough(user):
+        raise NotAllowed(
+            "This account uses two-factor login: create a token on the desk's API tokens page."
+        )
     _, secret = ApiToken.issue(user, body.name)
     return Status(201, {"token": secret, "name": body.name})

@@ -1,20 +1,22 @@
-"""Admin pages for the bureau's staff: list, invite, deactivate, reactivate, change role; and
-the page where an invited person chooses their password."""
+"""Admin pages for the bureau's staff: list, invite, deactivate, reactivate, change role, reset
+two-factor login; and the page where an invited person chooses their password."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.views import PasswordResetConfirmView
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.generic import TemplateView
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from printdesk.accounts import staff
+from printdesk.accounts import staff, two_factor
 from printdesk.accounts.models import ApiToken
 from printdesk.accounts.staff import Role
 from printdesk.desk.access import admin_required
@@ -28,6 +30,7 @@ class StaffRow:
     tokens: int  # unrevoked API tokens
     token_last_used: datetime | None
     is_you: bool
+    two_factor: bool  # a confirmed authenticator app
 
 
 def _staff_member(user_id: int):
@@ -42,7 +45,8 @@ def _display(user) -> str:
 @admin_required
 @require_GET
 def operators(request: HttpRequest) -> HttpResponse:
-    users = list(staff.staff_users().order_by("-is_active", "username"))
+    has_app = Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+    users = list(staff.staff_users().annotate(has_app=has_app).order_by("-is_active", "username"))
     usage: dict[int, tuple[int, datetime | None]] = {
         row["user_id"]: (row["unrevoked"], row["last"])
         for row in ApiToken.objects.filter(user__in=[u.pk for u in users])
@@ -58,6 +62,7 @@ def operators(request: HttpRequest) -> HttpResponse:
             tokens=usage.get(user.pk, (0, None))[0],
             token_last_used=usage.get(user.pk, (0, None))[1],
             is_you=user.pk == request.user.pk,
+            two_factor=user.has_app,
         )
         for user in users
     ]
@@ -151,6 +156,34 @@ def send_link(request: HttpRequest, user_id: int) -> HttpResponse:
     return redirect("desk:admin_operators")
 
 
+@admin_required
+@require_http_methods(["GET", "POST"])
+def reset_two_factor(request: HttpRequest, user_id: int) -> HttpResponse:
+    """GET asks for confirmation; POST removes the member's app and recovery codes."""
+    user = _staff_member(user_id)
+    if request.method == "GET":
+        context = {
+            "member": user,
+            "has_two_factor": two_factor.has_two_factor(user),
+            "require_2fa": settings.PRINTDESK_REQUIRE_2FA,
+        }
+        return render(request, "desk/admin/reset_two_factor.html", context)
+    try:
+        reset = two_factor.reset(by=request.user, user=user)
+    except staff.Refused as refused:
+        messages.error(request, refused.message)
+    else:
+        if reset:
+            messages.success(
+                request,
+                f"Reset the two-factor login of {_display(user)}: their app and recovery codes "
+                "no longer work.",
+            )
+        else:
+            messages.info(request, f"{_display(user)} had no two-factor login to reset.")
+    return redirect("desk:admin_operators")
+
+
 class SetPassword(PasswordResetConfirmView):
     """Django's own reset view: the link's token works once and expires
     (PASSWORD_RESET_TIMEOUT), and is moved out of the URL before the form is shown."""
@@ -171,6 +204,11 @@ urlpatterns = [
     path("admin/operators/<int:user_id>/reactivate/", reactivate, name="admin_reactivate"),
     path("admin/operators/<int:user_id>/role/", change_role, name="admin_change_role"),
     path("admin/operators/<int:user_id>/send-link/", send_link, name="admin_send_link"),
+    path(
+        "admin/operators/<int:user_id>/two-factor/reset/",
+        reset_two_factor,
+        name="admin_reset_two_factor",
+    ),
     path("password/set/<uidb64>/<token>/", SetPassword.as_view(), name="set_password"),
     path(
         "password/set/done/",

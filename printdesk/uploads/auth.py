@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from ninja.utils import check_csrf
 
+from printdesk.accounts import two_factor
 from printdesk.accounts.roles import actor_kind_for
 from printdesk.api.auth import JobLink, LinkRefused, StaffToken
 from printdesk.files.storage import draft_token_hash
@@ -81,7 +82,7 @@ def _bearer(request: HttpRequest, header: str) -> Uploader | None:
 
 def _session(request: HttpRequest) -> Uploader | None:
     user = getattr(request, "user", None)
-    if user is None or actor_kind_for(user) is None:
+    if user is None or actor_kind_for(user) is None or not two_factor.session_may_act(user):
         return None
     if request.method not in SAFE_METHODS and check_csrf(request) is not None:
         return None  # a session without its CSRF token may be a forged cross-site request

@@ -795,6 +795,29 @@ URLS.update(
     }
 )
 
+# --- Two-factor login (issue 6): the login's code step, one's own page, an admin's reset. ---
+
+URLS.update(
+    {
+        # Without a password typed first, back to the login; logged in, on to the queue.
+        "desk:login_code": desk_page(
+            "login_code",
+            Rule.PUBLIC,
+            ok={"GET": 302, "POST": 302},
+            data=lambda world, job: {"code": "123456"},
+        ),
+        # POST: an empty code comes back with its error.
+        "desk:two_factor": desk_page("two_factor", ok={"GET": 200, "POST": 200}, data=_no_body),
+        # Nobody in the world has it on: "off already", back to the page.
+        "desk:two_factor_off": desk_page(
+            "two_factor_off", ok={"POST": 302}, data=_no_body, wrong="GET"
+        ),
+        "desk:admin_reset_two_factor": admin_member(
+            "admin_reset_two_factor", {"GET": 200, "POST": 302}
+        ),
+    }
+)
+
 # --- Previews and scale (issue 7): a file version's analysis on the desk and the portal. ---
 
 PREVIEW_TRIANGLES = np.array(
