@@ -45,7 +45,7 @@ from printdesk.desk.job_forms import (
 )
 from printdesk.files.downloads import MissingFile, file_response
 from printdesk.files.models import Analysis, FileVersion
-from printdesk.files.previews import png_response
+from printdesk.files.previews import mesh_response, png_response
 from printdesk.jobs import actions, lifecycle
 from printdesk.jobs.errors import Conflict, InvalidInput, NotAllowed
 from printdesk.jobs.lifecycle import Action, JobState
@@ -188,6 +188,14 @@ def file_preview(request: HttpRequest, reference: str, version_id: int) -> HttpR
 @require_safe
 def file_thumbnail(request: HttpRequest, reference: str, version_id: int) -> HttpResponseBase:
     return png_response(_analysis(reference, version_id).thumbnail, cache_control=PREVIEW_CACHE)
+
+
+@staff_required
+@require_safe
+def file_mesh(request: HttpRequest, reference: str, version_id: int) -> HttpResponseBase:
+    """The 3D view's mesh (files/viewer_mesh.py), loaded when the viewer's button is pressed."""
+    mesh = _analysis(reference, version_id).viewer_mesh
+    return mesh_response(mesh, cache_control=PREVIEW_CACHE)
 
 
 @staff_required
@@ -548,5 +556,6 @@ urlpatterns = [
     path("files/<int:version_id>/download/", file_download, name="file_download"),
     path(JOB + "files/<int:version_id>/preview.png", file_preview, name="file_preview"),
     path(JOB + "files/<int:version_id>/thumbnail.png", file_thumbnail, name="file_thumbnail"),
+    path(JOB + "files/<int:version_id>/mesh.bin", file_mesh, name="file_mesh"),
     path(JOB + "files/<int:version_id>/scale/", set_scale, name="file_scale"),
 ]

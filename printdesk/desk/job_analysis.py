@@ -73,6 +73,7 @@ class Panel:
     reason: str = ""
     preview_url: str = ""
     preview_alt: str = ""
+    mesh_url: str = ""  # the 3D view's mesh, loaded only when its button is pressed
     scale: Decimal = Decimal(1)
     facts: list[Fact] = field(default_factory=list)
     bodies: list[BodyLine] = field(default_factory=list)
@@ -198,6 +199,8 @@ def panel(
     if analysis.preview:
         shown.preview_url = reverse("desk:file_preview", args=[reference, version.pk])
         shown.preview_alt = f"Preview of {name}, version {version.number}"
+    if analysis.viewer_mesh:
+        shown.mesh_url = reverse("desk:file_mesh", args=[reference, version.pk])
     report = analysis.report
     if report is None:
         return shown

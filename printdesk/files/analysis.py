@@ -11,9 +11,10 @@ one, in order:
 3. is measured in a child process with a time and memory limit
    (`analysis_child.run_analysis`): a bad, huge or hostile file becomes a failed outcome with
    its reason, never an exception here;
-4. has its preview and thumbnail PNGs saved in default storage under generated keys, then is
-   recorded done (or failed, with the reason) by an update fenced on its claim: a worker that
-   lost its lease records nothing, and its PNGs are deleted again.
+4. has its preview and thumbnail PNGs and its viewer mesh (the 3D view's, viewer_mesh.py)
+   saved in default storage under generated keys, then is recorded done (or failed, with the
+   reason) by an update fenced on its claim: a worker that lost its lease records nothing, and
+   its files are deleted again.
 A storage error (S3 unreachable) hands the row back to be tried again later; the job is never
 touched: analysis only informs the people quoting it.
 """
@@ -23,7 +24,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -251,21 +252,32 @@ def _measure(path: str, ext: str, stopping: Callable[[], bool]):
     )
 
 
-def _image_key(kind: str) -> str:
+# The row's columns that name a file the analysis made, with the folder and suffix of its keys.
+IMAGES = {
+    "preview": ("previews", "png"),
+    "thumbnail": ("thumbnails", "png"),
+    "viewer_mesh": ("viewer-meshes", "bin"),
+}
+
+
+def _image_key(kind: str, suffix: str = "png") -> str:
     """A new, never-reused key, as uploads get (files/storage.py)."""
-    return f"{kind}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.png"
+    return f"{kind}/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{suffix}"
 
 
-def _save_images(preview: bytes | None, thumbnail: bytes | None) -> tuple[str, str]:
-    """Both PNGs saved under new keys ("" for one the outcome lacks), or neither."""
-    saved: list[str] = []
+def _save_images(made: dict[str, bytes | None]) -> dict[str, str]:
+    """Each of the outcome's files (by column of IMAGES) saved under a new key ("" for one it
+    lacks), or none of them."""
+    saved: dict[str, str] = {}
     try:
-        for kind, png in (("previews", preview), ("thumbnails", thumbnail)):
-            saved.append(default_storage.save(_image_key(kind), ContentFile(png)) if png else "")
+        for column, (kind, suffix) in IMAGES.items():
+            data = made.get(column)
+            key = _image_key(kind, suffix)
+            saved[column] = default_storage.save(key, ContentFile(data)) if data else ""
     except Exception:
-        _delete(*saved)
+        _delete(*saved.values())
         raise
-    return saved[0], saved[1]
+    return saved
 
 
 def _delete(*keys: str) -> None:
@@ -279,23 +291,22 @@ def _delete(*keys: str) -> None:
 
 
 def _record(row: Analysis, state: AnalysisState, reason: str, fields: dict) -> bool:
-    """Record the outcome, fenced on the claim; replaced PNGs are deleted once it is."""
-    old = (row.preview.name or "", row.thumbnail.name or "")
+    """Record the outcome, fenced on the claim; replaced files are deleted once it is."""
+    old = [getattr(row, column).name or "" for column in IMAGES]
+    new = [str(fields.get(column, "")) for column in IMAGES]
     recorded = (
         _mine(row).update(state=state, reason=reason, finished_at=timezone.now(), **fields) == 1
     )
     if recorded:
-        _delete(
-            *(key for key in old if key not in (fields.get("preview"), fields.get("thumbnail")))
-        )
+        _delete(*(key for key in old if key not in new))
     else:
         log.warning("analysis %s: finished after its lease ran out; not recorded", row.pk)
-        _delete(fields.get("preview", ""), fields.get("thumbnail", ""))
+        _delete(*new)
     return recorded
 
 
 def _failed(row: Analysis, reason: str) -> Outcome:
-    fields: dict[str, object] = {"metrics": {}, "bodies": None, "preview": "", "thumbnail": ""}
+    fields: dict[str, object] = {"metrics": {}, "bodies": None, **dict.fromkeys(IMAGES, "")}
     _record(row, AnalysisState.FAILED, reason, fields)
     return Outcome(AnalysisState.FAILED, reason)
 
@@ -311,8 +322,9 @@ def analyse_row(row: Analysis, *, stopping: Callable[[], bool] = lambda: False) 
     """Steps 2 to 4 for a claimed row. None when it was handed back (stopping, or a storage
     error: tried again later) or the claim was lost meanwhile."""
     name = row.version.blob.name or ""
-    try:
-        with local_copy(name) as path:
+    with ExitStack() as copies:  # the local copy stays for the 3D view's mesh, made last
+        try:
+            path = copies.enter_context(local_copy(name))
             if stopping() or not _renew(row):
                 release(row)
                 return None
@@ -320,25 +332,63 @@ def analyse_row(row: Analysis, *, stopping: Callable[[], bool] = lambda: False) 
             if measured is None:  # stopping: the child was killed, the file goes back
                 release(row)
                 return None
-    except FileNotFoundError:
-        log.error("analysis %s: %s is missing from storage", row.pk, name)
-        return _failed(row, "The stored file is missing, so it could not be analysed.")
-    except Exception:
-        log.exception("analysis %s: could not read %s", row.pk, name)
-        _retry_later(row)
-        return None
-    if measured.report is None:
-        return _failed(row, measured.reason or "The file could not be analysed.")
-    try:
-        preview, thumbnail = _save_images(measured.preview_png, measured.thumb_png)
-    except Exception:
-        log.exception("analysis %s: could not store its preview", row.pk)
-        _retry_later(row)
-        return None
-    fields = {**Analysis.columns(measured.report), "preview": preview, "thumbnail": thumbnail}
-    if not _record(row, AnalysisState.DONE, "", fields):
-        return None
+        except FileNotFoundError:
+            log.error("analysis %s: %s is missing from storage", row.pk, name)
+            return _failed(row, "The stored file is missing, so it could not be analysed.")
+        except Exception:
+            log.exception("analysis %s: could not read %s", row.pk, name)
+            _retry_later(row)
+            return None
+        if measured.report is None:
+            return _failed(row, measured.reason or "The file could not be analysed.")
+        try:
+            saved = _save_images(
+                {
+                    "preview": measured.preview_png,
+                    "thumbnail": measured.thumb_png,
+                    "viewer_mesh": measured.viewer_mesh,
+                }
+            )
+        except Exception:
+            log.exception("analysis %s: could not store its preview", row.pk)
+            _retry_later(row)
+            return None
+        fields = {**Analysis.columns(measured.report), **saved}
+        if not _record(row, AnalysisState.DONE, "", fields):
+            return None
+        if not saved["viewer_mesh"]:
+            _add_viewer_mesh(row, path, extension(name), saved["preview"], stopping)
     return Outcome(AnalysisState.DONE)
+
+
+def _add_viewer_mesh(
+    row: Analysis, path: str, ext: str, preview: str, stopping: Callable[[], bool]
+) -> None:
+    """The 3D view's mesh of a file over the viewer's cap, made once the analysis is recorded
+    (people see the figures and the preview first). Kept only if the row still holds this
+    analysis (its preview's key is this run's): a file analysed again meanwhile gets its own.
+    Never raises: without it the pages offer the preview alone."""
+    from printdesk.files.analysis_child import run_viewer_mesh
+
+    try:
+        data = run_viewer_mesh(
+            path,
+            ext,
+            time_limit_s=settings.PRINTDESK_ANALYSIS_TIME_LIMIT_S,
+            memory_limit_mb=settings.PRINTDESK_ANALYSIS_MEMORY_MB,
+            max_3mf_unpacked_bytes=settings.MAX_3MF_UNCOMPRESSED_BYTES,
+            stopping=stopping,
+        )
+        if data is None:
+            return
+        key = default_storage.save(_image_key(*IMAGES["viewer_mesh"]), ContentFile(data))
+        same = Analysis.objects.filter(
+            pk=row.pk, state=AnalysisState.DONE, preview=preview, viewer_mesh=""
+        )
+        if not same.update(viewer_mesh=key):
+            _delete(key)
+    except Exception:
+        log.exception("analysis %s: could not make the 3D view's mesh", row.pk)
 
 
 def drain(*, stopping: Callable[[], bool] = lambda: False, limit: int | None = None) -> Pass:

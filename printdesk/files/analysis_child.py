@@ -10,11 +10,13 @@ starts `python -m printdesk.files.analysis_child` and:
    fork and exec (`preexec_fn` is unsafe in a process with threads);
 2. sends the job (JSON) and waits at most the time limit, counted from the start, then kills
    it and reaps it (no zombie);
-3. reads the one JSON line the child prints, and the preview and thumbnail it wrote into a
-   temporary directory of the parent's, and turns every ending into an `Outcome`.
+3. reads the one JSON line the child prints, and the preview, thumbnail and viewer mesh it
+   wrote into a temporary directory of the parent's, and turns every ending into an `Outcome`.
 
 The child reads the file with `mesh.analyse`, draws the preview (`preview.render_png`) and the
-thumbnail, writes them, and prints {"report": ...} or {"reason": ...}.
+thumbnail, encodes the 3D view's mesh (`viewer_mesh.encode`) when the file is within the
+viewer's cap, writes them, and prints {"report": ...} or {"reason": ...}. For a larger file
+the worker asks a second child for the mesh alone afterwards (`run_viewer_mesh`).
 
 This module must not import Django: the child imports it and should start fast.
 """
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CHILD_MODULE = "printdesk.files.analysis_child"
 PREVIEW_NAME, THUMBNAIL_NAME = "preview.png", "thumbnail.png"
+VIEWER_MESH_NAME = "viewer-mesh.bin"
+# The triangles the viewer's child reads at most (an even subsample beyond, before simplifying).
+VIEWER_READ_MAX = 8_000_000
 EXIT_OUT_OF_MEMORY = 3  # the child's exit status when it ran out of memory
 STDERR_TAIL_CHARS = 4000
 CRASHED = "The analysis program crashed on this file."
@@ -56,6 +61,7 @@ class Outcome:
     reason: str  # why it failed, in plain words for people ("" when done)
     preview_png: bytes | None
     thumb_png: bytes | None
+    viewer_mesh: bytes | None = None  # viewer_mesh.encode's bytes, for the pages' 3D view
 
     @property
     def done(self) -> bool:
@@ -95,6 +101,44 @@ def run_analysis(
         if returncode is None:
             return _failed(limits.too_slow)
         return _outcome(returncode, stdout, stderr, Path(out_dir), limits)
+
+
+def run_viewer_mesh(
+    path: str,
+    ext: str,
+    *,
+    time_limit_s: float,
+    memory_limit_mb: int,
+    max_3mf_unpacked_bytes: int,
+    stopping: Callable[[], bool] = lambda: False,
+) -> bytes | None:
+    """The 3D view's mesh of a file over viewer_mesh.MAX_TRIANGLES, made in a child process
+    under the same limits (simplifying it takes as long as the analysis itself, so
+    run_analysis leaves it out and the worker asks for it once the analysis is recorded).
+    None if the child could not make it (logged) or `stopping` said yes."""
+    with tempfile.TemporaryDirectory(prefix="printdesk-viewer-") as out_dir:
+        job = {
+            "mode": "viewer",
+            "path": os.path.abspath(path),
+            "ext": ext,
+            "out_dir": out_dir,
+            "max_3mf_unpacked_bytes": max_3mf_unpacked_bytes,
+        }
+        limits = _Limits(time_s=time_limit_s, memory_mb=memory_limit_mb)
+        try:
+            returncode, stdout, stderr = _run_child(job, out_dir, limits, stopping)
+        except _Stopped:
+            return None
+        result = _result(stdout) if returncode == 0 else None
+        if result is None or "viewer" not in result:
+            log.warning(
+                "3D view of %s not made (exit status %s): %s",
+                path,
+                returncode,
+                (result or {}).get("reason") or _tail(stderr),
+            )
+            return None
+        return (Path(out_dir) / VIEWER_MESH_NAME).read_bytes()
 
 
 @dataclass(frozen=True)
@@ -217,10 +261,15 @@ def _outcome(
             reason="",
             preview_png=(out_dir / PREVIEW_NAME).read_bytes(),
             thumb_png=(out_dir / THUMBNAIL_NAME).read_bytes(),
+            viewer_mesh=_optional(out_dir / VIEWER_MESH_NAME),
         )
     except (OSError, LookupError, TypeError, ValueError):
         log.exception("Analysis child's result not understood (keys: %s)", sorted(result))
         return _failed(CRASHED)
+
+
+def _optional(path: Path) -> bytes | None:
+    return path.read_bytes() if path.exists() else None
 
 
 def _result(stdout: bytes) -> dict[str, Any] | None:
@@ -229,7 +278,7 @@ def _result(stdout: bytes) -> dict[str, Any] | None:
         result = json.loads(lines[-1]) if lines else None
     except ValueError:
         return None
-    if isinstance(result, dict) and ("report" in result or "reason" in result):
+    if isinstance(result, dict) and {"report", "reason", "viewer"} & set(result):
         return result
     return None
 
@@ -247,7 +296,7 @@ def main() -> int:
     os.nice(NICENESS)
     job = json.loads(sys.stdin.buffer.read())
     try:
-        result = _analyse(job)
+        result = _viewer(job) if job.get("mode") == "viewer" else _analyse(job)
     except MemoryError:
         return EXIT_OUT_OF_MEMORY
     except ImportError as error:
@@ -260,7 +309,7 @@ def main() -> int:
 
 
 def _analyse(job: dict[str, Any]) -> dict[str, Any]:
-    from printdesk.files import mesh, preview
+    from printdesk.files import mesh, preview, viewer_mesh
 
     try:
         analysed = mesh.analyse(
@@ -275,7 +324,28 @@ def _analyse(job: dict[str, Any]) -> dict[str, Any]:
     out_dir = Path(job["out_dir"])
     (out_dir / PREVIEW_NAME).write_bytes(png)
     (out_dir / THUMBNAIL_NAME).write_bytes(preview.thumbnail_png(png))
+    if len(analysed.preview) <= viewer_mesh.MAX_TRIANGLES:  # larger: run_viewer_mesh, later
+        (out_dir / VIEWER_MESH_NAME).write_bytes(viewer_mesh.encode(analysed.preview))
     return {"report": analysed.report.to_json()}
+
+
+def _viewer(job: dict[str, Any]) -> dict[str, Any]:
+    """run_viewer_mesh's child: every triangle, read the cheap way (the streamed mode measures
+    nothing it does not need), simplified to the viewer's cap."""
+    from printdesk.files import mesh, viewer_mesh
+
+    try:
+        every = mesh.analyse(
+            job["path"],
+            job["ext"],
+            stream_over_bytes=0,
+            max_3mf_unpacked_bytes=job["max_3mf_unpacked_bytes"],
+            preview_max_triangles=VIEWER_READ_MAX,
+        )
+    except mesh.MeshError as error:
+        return {"reason": str(error)}
+    (Path(job["out_dir"]) / VIEWER_MESH_NAME).write_bytes(viewer_mesh.encode(every.preview))
+    return {"viewer": True}
 
 
 def one_closed_surface(analysed: "Analysed") -> bool:

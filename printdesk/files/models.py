@@ -83,7 +83,7 @@ ANALYSED_EXTENSIONS = frozenset({"stl", "3mf", "obj"})
 
 
 class Analysis(models.Model):
-    """What the worker measured of one file version, and its preview images.
+    """What the worker measured of one file version, its preview images and viewer mesh.
 
     The row is the queue (as the notification outbox): created `pending` with the version
     (`unsupported` for STEP), claimed by a worker with a conditional update that makes it
@@ -106,6 +106,9 @@ class Analysis(models.Model):
     # Generated keys in default storage (PNG), never derived from the file's name.
     preview = models.FileField(blank=True, max_length=255)
     thumbnail = models.FileField(blank=True, max_length=255)
+    # The 3D view's mesh (files/viewer_mesh.py), beside the preview; "" when none was made
+    # (an analysis recorded before the viewer existed: `manage.py analyse --all` makes one).
+    viewer_mesh = models.FileField(blank=True, max_length=255, default="", db_default="")
     # Chosen by an operator (actions.set_scale): every size, volume and estimate is multiplied.
     scale = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(1))
     attempts = models.PositiveIntegerField(default=0)

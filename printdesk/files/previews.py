@@ -1,8 +1,9 @@
-"""What the pages show of a file version's analysis: its preview images, served from storage,
-and its figures at the scale an operator chose, written the way people read them.
+"""What the pages show of a file version's analysis: its preview images and the 3D view's
+mesh, served from storage, and its figures at the scale an operator chose, written the way
+people read them.
 
 The desk's and the portal's views (desk/job.py, portal/status.py) find the analysis the caller
-may see; `png_response` only serves it.
+may see; `png_response` and `mesh_response` only serve it.
 """
 
 from collections.abc import Iterable
@@ -24,13 +25,25 @@ def png_response(image: FieldFile, *, cache_control: str) -> FileResponse:
     A preview is a few hundred kilobytes at most, so S3's habit of spooling an object on open
     (see downloads.py) costs nothing worth streaming around here.
     """
-    if not image:
+    return stored_response(image, content_type="image/png", cache_control=cache_control)
+
+
+def mesh_response(mesh: FieldFile, *, cache_control: str) -> FileResponse:
+    """The 3D view's mesh (viewer_mesh.py, 2.7 MB at most) as the preview is served."""
+    return stored_response(
+        mesh, content_type="application/octet-stream", cache_control=cache_control
+    )
+
+
+def stored_response(made: FieldFile, *, content_type: str, cache_control: str) -> FileResponse:
+    """A file the analysis made, from storage; 404 when it made none or storage lost it."""
+    if not made:
         raise Http404("This file version has no preview.")
     try:
-        handle = image.storage.open(image.name or "", "rb")
+        handle = made.storage.open(made.name or "", "rb")
     except FileNotFoundError as error:
         raise Http404("This preview is missing from storage.") from error
-    response = FileResponse(handle, content_type="image/png")
+    response = FileResponse(handle, content_type=content_type)
     response["Cache-Control"] = cache_control
     return response
 

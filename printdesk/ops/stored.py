@@ -2,8 +2,8 @@
 
 A print file is a row *and* an object in storage; a backup needs both. The rows that name an
 object: FileVersion.blob and DraftUpload.blob (with the sha256 taken when the file arrived),
-Analysis.preview and .thumbnail (PNGs the worker rendered, no recorded hash), and a finished
-TusUpload's stored_key while no version has taken it yet.
+Analysis.preview, .thumbnail and .viewer_mesh (PNGs and the 3D view's mesh the worker made, no
+recorded hash), and a finished TusUpload's stored_key while no version has taken it yet.
 """
 
 from collections import defaultdict
@@ -42,9 +42,9 @@ def _references() -> Iterator[tuple[str, str, str]]:
         yield f"files.fileversion {pk}", key, sha256
     for pk, key, sha256 in DraftUpload.objects.values_list("pk", "blob", "sha256").iterator():
         yield f"files.draftupload {pk}", key, sha256
-    images = Analysis.objects.values_list("pk", "preview", "thumbnail")
-    for pk, preview, thumbnail in images.iterator():
-        for key in (preview, thumbnail):
+    images = Analysis.objects.values_list("pk", "preview", "thumbnail", "viewer_mesh")
+    for pk, *keys in images.iterator():
+        for key in keys:
             if key:
                 yield f"files.analysis {pk}", key, ""
     # A draft's upload names the DraftUpload's key (listed above) or, once the draft is

@@ -37,6 +37,7 @@ class FileCheck:
     ready: bool = False
     preview_url: str = ""
     preview_alt: str = ""
+    mesh_url: str = ""  # the 3D view's mesh, loaded only when its button is pressed
     estimate: advice.Estimate | None = None  # for the job's indication, never shown alone
 
 
@@ -69,6 +70,8 @@ def file_check(
     if analysis.preview:
         check.preview_url = reverse("portal:file_preview", args=[job.secret, version.pk])
         check.preview_alt = f"Preview of {name}"
+    if analysis.viewer_mesh:
+        check.mesh_url = reverse("portal:file_mesh", args=[job.secret, version.pk])
     return check
 
 

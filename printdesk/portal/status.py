@@ -24,7 +24,7 @@ from printdesk.catalogue.models import Bureau, Printer
 from printdesk.files import advice
 from printdesk.files.downloads import file_response
 from printdesk.files.models import Analysis, FileVersion, JobFile
-from printdesk.files.previews import analyses_by_version, png_response
+from printdesk.files.previews import analyses_by_version, mesh_response, png_response
 from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.errors import Conflict, InvalidInput, NotAllowed
@@ -103,9 +103,13 @@ def download(request: HttpRequest, secret: str, version_id: int) -> HttpResponse
 
 
 def _preview(
-    request: HttpRequest, secret: str, version_id: int, image: Literal["preview", "thumbnail"]
+    request: HttpRequest,
+    secret: str,
+    version_id: int,
+    image: Literal["preview", "thumbnail", "viewer_mesh"],
 ) -> HttpResponseBase:
-    """One of the job's preview images; the link page's no-store keeps it off shared machines."""
+    """One of the job's preview images, or its 3D view's mesh; the link page's no-store keeps
+    it off shared machines."""
     job = _opened(request, secret)
     if isinstance(job, HttpResponse):
         return job
@@ -113,7 +117,8 @@ def _preview(
     if analysis is None:
         return _refused(request, secret, "This job has no such file.", 404)
     try:
-        return png_response(getattr(analysis, image), cache_control="no-store")
+        serve = mesh_response if image == "viewer_mesh" else png_response
+        return serve(getattr(analysis, image), cache_control="no-store")
     except Http404:
         # Answered here, not by Django's 404 page: private_page's headers go on this one too.
         return _refused(request, secret, "This file has no picture yet.", 404)
@@ -129,6 +134,12 @@ def file_preview(request: HttpRequest, secret: str, version_id: int) -> HttpResp
 @require_safe
 def file_thumbnail(request: HttpRequest, secret: str, version_id: int) -> HttpResponseBase:
     return _preview(request, secret, version_id, "thumbnail")
+
+
+@private_page
+@require_safe
+def file_mesh(request: HttpRequest, secret: str, version_id: int) -> HttpResponseBase:
+    return _preview(request, secret, version_id, "viewer_mesh")
 
 
 @private_page

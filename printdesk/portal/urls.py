@@ -22,6 +22,7 @@ urlpatterns = [
         status.file_thumbnail,
         name="file_thumbnail",
     ),
+    path("j/<str:secret>/files/<int:version_id>/mesh.bin", status.file_mesh, name="file_mesh"),
     path("j/<str:secret>/accept/", status.accept, name="accept"),
     path("j/<str:secret>/decline/", status.decline, name="decline"),
     path("j/<str:secret>/cancel/", status.cancel, name="cancel"),

@@ -1,9 +1,10 @@
 """File versions as the worker leaves them, for the page tests: analysed in this process.
 
 `analysed(version)` measures the version's stored file with the real `mesh.analyse` and renders
-its real preview (`preview.render_png`), then records the row exactly as the worker's outcome
-does (state, metrics, images). The worker's own path, child process included, is tested in
-tests/files; here it would only add a second of start-up per file.
+its real preview (`preview.render_png`) and viewer mesh (`viewer_mesh.encode`), then records the
+row exactly as the worker's outcome does (state, metrics, images, mesh). The worker's own path,
+child process included, is tested in tests/files; here it would only add a second of start-up
+per file.
 """
 
 from decimal import Decimal
@@ -11,7 +12,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from printdesk.files import mesh, preview
+from printdesk.files import mesh, preview, viewer_mesh
 from printdesk.files.models import Analysis, AnalysisState, FileVersion
 from printdesk.files.storage import extension
 
@@ -31,6 +32,7 @@ def analysed(
     png = preview.render_png(measured.preview)
     row.preview.save("preview.png", ContentFile(png), save=False)
     row.thumbnail.save("thumbnail.png", ContentFile(preview.thumbnail_png(png)), save=False)
+    row.viewer_mesh.save("mesh.bin", ContentFile(viewer_mesh.encode(measured.preview)), save=False)
     row.state = AnalysisState.DONE
     for column, value in Analysis.columns(measured.report).items():
         setattr(row, column, value)

@@ -1,7 +1,7 @@
 """An installation with data and files to back up, and what "everything is back" means.
 
 `fill()` loads the demo (a dozen jobs in every state, their audit trails, quotes, emails and
-print files) and adds a real sample mesh with its rendered preview and thumbnail, a
+print files) and adds a real sample mesh with its rendered preview, thumbnail and viewer mesh, a
 request-form draft, and a group and permissions (restored by natural key). `rows()` and
 `stored()` are what a restore must give back exactly.
 """

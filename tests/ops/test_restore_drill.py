@@ -36,7 +36,8 @@ def test_a_restored_installation_has_every_row_and_file_back(tmp_path, client):
     assert stored() == before_files
     assert Job.objects.count() >= 13 and AuditEvent.objects.count() > Job.objects.count()
     assert Notification.objects.exists() and get_user_model().objects.count() == 2
-    assert len(before_files) == FileVersion.objects.count() + 3  # + preview, thumbnail, draft
+    # + preview, thumbnail, viewer mesh, draft
+    assert len(before_files) == FileVersion.objects.count() + 4
     sample = FileVersion.objects.get(job_file__job=job)
     assert sample.sha256 == hashlib.sha256((SAMPLES / SAMPLE).read_bytes()).hexdigest()
 

@@ -42,6 +42,7 @@ from printdesk.api.api import api
 from printdesk.catalogue.models import Material, Printer
 from printdesk.files.models import Analysis, FileVersion
 from printdesk.files.preview import render_png, thumbnail_png
+from printdesk.files.viewer_mesh import encode
 from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
 from printdesk.jobs.lifecycle import Action, JobState
@@ -832,7 +833,8 @@ def with_preview(version: FileVersion) -> FileVersion:
     analysis = Analysis.objects.get(version=version)
     analysis.preview.save("preview.png", ContentFile(png), save=False)
     analysis.thumbnail.save("thumb.png", ContentFile(thumbnail_png(png, size=32)), save=False)
-    analysis.save(update_fields=["preview", "thumbnail"])
+    analysis.viewer_mesh.save("mesh.bin", ContentFile(encode(PREVIEW_TRIANGLES)), save=False)
+    analysis.save(update_fields=["preview", "thumbnail", "viewer_mesh"])
     return version
 
 
@@ -876,6 +878,11 @@ URLS.update(
         "desk:file_scale": desk_job("file_scale", action=Action.SET_SCALE),
         "portal:file_preview": _portal_image_url("file_preview"),
         "portal:file_thumbnail": _portal_image_url("file_thumbnail"),
+        # The 3D view's mesh (files/viewer_mesh.py): the preview's rules.
+        "desk:file_mesh": Url(
+            Rule.STAFF, {"GET": 200}, _desk_image("file_mesh"), wrong="POST", has_id=True
+        ),
+        "portal:file_mesh": _portal_image_url("file_mesh"),
     }
 )
 

@@ -1,0 +1,159 @@
+"""The 3D view in a real browser (WebGL in headless Chromium, under the real CSP): the button
+appears beside the picture, the mesh loads only when it is pressed, the canvas shows the part,
+dragging and the arrow keys turn it, Reset brings the first view back, and a mesh that cannot be
+loaded says so while the picture stays."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from printdesk.files.models import Analysis
+from tests.browser.conftest import log_in, serious_violations
+from tests.browser.test_headers_csp import REPORT
+from tests.conftest import sample_upload
+from tests.files.analysed import analysed, newest_version
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BACKGROUND = np.array([245, 245, 243])
+ROTATE = "Rotate in 3D"
+
+
+@pytest.fixture
+def watched(browser, live_server):
+    """A page that records its CSP complaints (`violations`) and the meshes it fetched."""
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    context.add_init_script(REPORT)
+    page = context.new_page()
+    page.violations = []  # type: ignore[attr-defined]
+    page.meshes = []  # type: ignore[attr-defined]
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text or "CSP violation" in message.text:
+            page.violations.append(f"{page.url}: {message.text}")  # type: ignore[attr-defined]
+
+    page.on("console", on_console)
+    page.on(
+        "request",
+        lambda request: "mesh.bin" in request.url and page.meshes.append(request.url),  # type: ignore[attr-defined]
+    )
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def teapot(make_job):
+    """A job whose one file, the teapot, is analysed: picture, thumbnail and viewer mesh."""
+    job, secret = make_job(files=[sample_upload("teapot.stl")])
+    analysed(newest_version(job))
+    return job, secret
+
+
+def picture(canvas) -> np.ndarray:
+    """The canvas as the screen shows it: (height, width, 3) RGB."""
+    with Image.open(io.BytesIO(canvas.screenshot())) as shot:
+        return np.asarray(shot.convert("RGB"), dtype=np.int16)
+
+
+def part_share(pixels: np.ndarray) -> float:
+    """The share of the canvas that is not background."""
+    away = np.abs(pixels - BACKGROUND).max(axis=2) > 12
+    return float(away.mean())
+
+
+def changed_share(before: np.ndarray, after: np.ndarray) -> float:
+    return float((np.abs(before - after).max(axis=2) > 12).mean())
+
+
+def open_viewer(page: Page):
+    """Press the button; the canvas once it is drawn."""
+    page.get_by_role("button", name=ROTATE).click()
+    canvas = page.locator("canvas.viewer-canvas")
+    expect(canvas).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Drag to rotate")).to_be_visible()
+    page.wait_for_timeout(200)  # the frame after the next animation frame
+    return canvas
+
+
+def test_the_operator_turns_the_part_in_3d(watched: Page, teapot, operator):
+    job, _ = teapot
+    log_in(watched, "olga", "pw-olga")
+    watched.goto(f"/desk/jobs/{job.reference}/")
+    preview = watched.get_by_role("img", name="Preview of teapot.stl, version 1")
+    expect(preview).to_be_visible()
+    assert watched.meshes == []  # type: ignore[attr-defined]  # the page stays light
+
+    canvas = open_viewer(watched)
+
+    assert len(watched.meshes) == 1  # type: ignore[attr-defined]
+    expect(preview).to_be_hidden()
+    expect(canvas).to_be_focused()
+    first = picture(canvas)
+    assert 0.08 < part_share(first) < 0.9  # the part, fitted to the frame
+
+    box = canvas.bounding_box()
+    assert box is not None
+    middle = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    watched.mouse.move(*middle)
+    watched.mouse.down()
+    watched.mouse.move(middle[0] + 120, middle[1] + 40, steps=8)
+    watched.mouse.up()
+    watched.wait_for_timeout(200)
+    dragged = picture(canvas)
+    assert changed_share(first, dragged) > 0.03
+    assert part_share(dragged) > 0.05
+
+    watched.get_by_role("button", name="Reset the 3D view of teapot.stl, version 1").click()
+    watched.wait_for_timeout(200)
+    assert changed_share(first, picture(canvas)) < 0.01
+
+    canvas.focus()
+    watched.keyboard.press("ArrowLeft")
+    watched.wait_for_timeout(200)
+    assert changed_share(first, picture(canvas)) > 0.03
+
+    watched.get_by_role("button", name="Show the picture of teapot.stl, version 1").click()
+    expect(preview).to_be_visible()
+    expect(canvas).to_be_hidden()
+    assert watched.violations == []  # type: ignore[attr-defined]
+
+
+def test_the_customer_turns_the_part_in_3d(watched: Page, teapot):
+    _, secret = teapot
+    watched.goto(f"/j/{secret}/")
+
+    canvas = open_viewer(watched)
+
+    whole = part_share(picture(canvas))
+    assert whole > 0.08
+    watched.keyboard.press("+")  # the canvas has the focus: zoom in
+    watched.wait_for_timeout(200)
+    assert part_share(picture(canvas)) > whole * 1.2
+    assert watched.violations == []  # type: ignore[attr-defined]
+    assert serious_violations(watched) == []  # the open view: canvas, buttons and status
+
+
+def test_a_mesh_that_cannot_be_loaded_says_so_and_the_picture_stays(watched: Page, teapot):
+    job, secret = teapot
+    made = Analysis.objects.get(version=newest_version(job)).viewer_mesh
+    made.storage.delete(made.name or "")
+    watched.goto(f"/j/{secret}/")
+
+    watched.get_by_role("button", name=ROTATE).click()
+
+    expect(watched.get_by_role("status")).to_contain_text("could not be loaded")
+    expect(watched.get_by_role("img", name="Preview of teapot.stl")).to_be_visible()
+    expect(watched.get_by_role("button", name=ROTATE)).to_be_enabled()  # try again later
+
+
+def test_a_version_without_a_mesh_has_no_button(watched: Page, teapot):
+    job, secret = teapot
+    Analysis.objects.filter(version=newest_version(job)).update(viewer_mesh="")
+    watched.goto(f"/j/{secret}/")
+
+    expect(watched.get_by_role("img", name="Preview of teapot.stl")).to_be_visible()
+    expect(watched.get_by_role("button", name=ROTATE)).to_have_count(0)
