@@ -23,10 +23,9 @@ from printdesk.jobs.models import Job
 if TYPE_CHECKING:  # numpy loads with the first report read (Analysis.report), not before
     from printdesk.files.mesh import Report
 
-# The largest bodies the page lists and checks against each printer; the API has every one the
-# report lists (mesh.MAX_BODIES_LISTED). A plate of parts fits; a lattice of a thousand does not
-# make a readable page (nor a fast one).
-BODIES_SHOWN = 25
+# The largest bodies the page lists, as many as the fit table checks; the staff API's figures
+# have every one the report lists (mesh.MAX_BODIES_LISTED).
+BODIES_SHOWN = advice.FIT_BODIES
 
 
 @dataclass(frozen=True)

@@ -124,13 +124,21 @@ def printers_for(material: Material, printers: Iterable[Printer]) -> list[Printe
     return [p for p in printers if p.active and p.process == material.process]
 
 
+# The largest bodies the fit table checks one by one (the report lists them largest first). A
+# plate of parts is covered; a lattice of a thousand bodies would make thousands of rows on the
+# job page and in every staff API answer about the job, with nothing more to tell.
+FIT_BODIES = 25
+
+
 def fit_table(
     report: Report, printers: Sequence[Printer], scale: Decimal | int = 1
 ) -> list[FitRow]:
-    """The whole part, then each body when there are several, against each printer."""
+    """The whole part, then each of the FIT_BODIES largest bodies when there are several,
+    against each printer."""
     parts: list[tuple[str, Measured]] = [("Whole part", report)]
-    if (report.body_count or 0) > 1:  # the bodies listed: perhaps only the largest
-        parts += [(f"Body {i}", body) for i, body in enumerate(report.bodies or [], start=1)]
+    if (report.body_count or 0) > 1:
+        largest = (report.bodies or [])[:FIT_BODIES]
+        parts += [(f"Body {i}", body) for i, body in enumerate(largest, start=1)]
     rows = []
     for name, part in parts:
         size = extents(part, scale)

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from printdesk.files import analysis
+from printdesk.files import advice, analysis
 from printdesk.files.models import Analysis, AnalysisState
 from printdesk.jobs.lifecycle import EventType, JobState
 from tests.api.conftest import snapshot
@@ -244,3 +244,16 @@ def test_staff_get_each_body_and_the_customer_only_their_number(staff_api, custo
     assert customer["files"][0]["analysis"]["bodies"] == 2
     [read] = analysis_queries(queries)
     assert '"files_analysis"."metrics"' in read and '"files_analysis"."bodies"' not in read
+
+
+def test_the_fit_table_checks_the_largest_bodies_and_the_figures_list_them_all(
+    staff_api, make_job, catalogue, monkeypatch
+):
+    monkeypatch.setattr(advice, "FIT_BODIES", 1)  # 1 instead of 25, with a file of 2 bodies
+    job, _ = make_job(files=[sample_upload("cube_and_sphere_same_name.3mf")])
+    analysed(job.files.get().versions.get())
+
+    shown = file_version(staff_api.get(f"/jobs/{job.reference}").json())["analysis"]
+
+    assert [row["name"] for row in shown["fit"]] == ["Whole part", "Body 1"]
+    assert len(shown["metrics"]["bodies"]) == 2
