@@ -309,6 +309,11 @@ globals().update(_email(envstr("EMAIL_URL", f"file://{VAR_DIR / 'mail'}")))
 EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "printdesk <noreply@printdesk.invalid>")
 STAFF_NOTIFICATION_EMAIL = envstr("STAFF_NOTIFICATION_EMAIL", "orders@printdesk.invalid")
+# Server errors (500s) are emailed to these addresses with the traceback and the request, link
+# secrets redacted (printdesk.lib.redact.RedactedAdminEmailHandler); empty, none are sent (the
+# log has every one either way). SERVER_EMAIL is their sender.
+ADMINS = [(address, address) for address in envlist("PRINTDESK_ERROR_EMAILS", [])]
+SERVER_EMAIL = envstr("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
 
 # Worker: how often it looks for work, and how notifications retry (docs/email.md). Attempts
 # count only tries the message itself failed (a 4xx, a timeout mid-message): while the server
@@ -380,6 +385,7 @@ LOGGING = {
     "filters": {
         "redact_links": {"()": "printdesk.lib.redact.RedactLinks"},
         "request_context": {"()": "printdesk.lib.logs.RequestContext"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
     },
     "formatters": {
         "django.server": {  # Django's own, for runserver's request lines
@@ -402,9 +408,18 @@ LOGGING = {
             "level": "INFO",
             "filters": _log_filters,
         },
+        # Django's own, with link secrets redacted from the email (PRINTDESK_ERROR_EMAILS).
+        "mail_admins": {
+            "class": "printdesk.lib.redact.RedactedAdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_links"],
+        },
     },
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
     "loggers": {
+        # In place of Django's default handlers for it (its console and unredacted mail):
+        # records go on to the root's console.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["redact_links"]},
         "django.security.csrf": {"filters": ["redact_links"]},

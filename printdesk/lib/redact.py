@@ -13,6 +13,9 @@ are a dict of atoms) if a deployment configures one through `logconfig_dict`.
 import logging
 import re
 from collections.abc import Mapping
+from typing import Any
+
+from django.utils.log import AdminEmailHandler
 
 REDACTED = "[redacted]"
 # The path segment after /j/, in a path, a full URL or a request line.
@@ -36,6 +39,36 @@ def _header_secret(record: logging.LogRecord) -> str:
         return ""  # django.server's "request" is the socket; most records have none
     value = headers.get("X-Job-Link")
     return value if isinstance(value, str) and len(value) >= 8 else ""
+
+
+def _path_secret(record: logging.LogRecord) -> str:
+    """The link secret in the path of the request a record is about, if any."""
+    path = getattr(getattr(record, "request", None), "path", None)
+    found = LINK_PATH.search(path) if isinstance(path, str) else None
+    return found.group(0)[len("/j/") :] if found else ""
+
+
+class RedactedAdminEmailHandler(AdminEmailHandler):
+    """Django's error email to ADMINS (text only), with link secrets redacted from its subject
+    and body. Its report quotes the request's path, headers and every frame's local variables, and
+    a portal view has the secret in a variable of its own, so the request's secrets (from the
+    path and the X-Job-Link header) are replaced wherever they appear."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{**options, "include_html": False})  # the text report only
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._secrets = [s for s in (_header_secret(record), _path_secret(record)) if s]
+        super().emit(record)
+
+    def send_mail(self, subject: Any, message: Any, *args: Any, **kwargs: Any) -> None:
+        def clean(text: Any) -> str:
+            text = str(text)
+            for secret in getattr(self, "_secrets", []):
+                text = text.replace(secret, REDACTED)
+            return redact(text)
+
+        super().send_mail(clean(subject), clean(message), *args, **kwargs)
 
 
 class RedactLinks(logging.Filter):

@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from django.core import mail
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 from django.test import Client
@@ -171,3 +172,27 @@ def test_gunicorn_style_atoms_and_tracebacks_are_redacted_too():
 )
 def test_what_is_redacted_and_what_is_not(raw, clean):
     assert redact(raw) == clean
+
+
+def test_error_emails_to_the_admins_never_hold_the_secret(make_job, settings, monkeypatch):
+    """A 500 on a private page: Django emails the traceback, the request and every frame's
+    variables (the view's own `secret` among them) to PRINTDESK_ERROR_EMAILS."""
+    settings.ADMINS = [("ops@bureau.example", "ops@bureau.example")]
+    _, secret = make_job()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the page broke")
+
+    monkeypatch.setattr("printdesk.portal.status.file_check.file_check", broken)
+    client = Client(raise_request_exception=False)
+    assert client.get(reverse("portal:status", args=[secret])).status_code == 500
+    api = Client(raise_request_exception=False)
+    monkeypatch.setattr("printdesk.api.customer._view", broken)
+    assert api.get("/api/v1/customer/job", headers={"X-Job-Link": secret}).status_code == 500
+
+    sent = [m for m in mail.outbox if m.to == ["ops@bureau.example"]]
+    assert len(sent) == 2
+    for message in sent:
+        assert "the page broke" in message.body and not message.alternatives  # text only
+        assert secret not in message.subject and secret not in message.body
+    assert REDACTED_PATH in sent[0].subject
