@@ -31,7 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,22 +86,21 @@ def run_analysis(
     `stopping` is asked twice a second: once it says yes (the worker got SIGTERM), the child
     is killed and None returned, so a stop never waits for a slow file; the caller hands the
     file back to be analysed again."""
-    with tempfile.TemporaryDirectory(prefix="printdesk-analysis-") as out_dir:
-        job = {
-            "path": os.path.abspath(path),
-            "ext": ext,
-            "out_dir": out_dir,
-            "stream_over_bytes": stream_over_bytes,
-            "max_3mf_unpacked_bytes": max_3mf_unpacked_bytes,
-        }
-        limits = _Limits(time_s=time_limit_s, memory_mb=memory_limit_mb)
+    limits = _Limits(time_s=time_limit_s, memory_mb=memory_limit_mb)
+    job = {
+        "path": os.path.abspath(path),
+        "ext": ext,
+        "stream_over_bytes": stream_over_bytes,
+        "max_3mf_unpacked_bytes": max_3mf_unpacked_bytes,
+    }
+    with _child_folder() as out_dir:
         try:
             returncode, stdout, stderr = _run_child(job, out_dir, limits, stopping)
         except _Stopped:
             return None
         if returncode is None:
             return _failed(limits.too_slow)
-        return _outcome(returncode, stdout, stderr, Path(out_dir), limits)
+        return _outcome(returncode, stdout, stderr, out_dir, limits)
 
 
 def run_viewer_mesh(
@@ -116,15 +116,14 @@ def run_viewer_mesh(
     under the same limits (simplifying it takes as long as the analysis itself, so
     run_analysis leaves it out and the worker asks for it once the analysis is recorded).
     None if the child could not make it (logged) or `stopping` said yes."""
-    with tempfile.TemporaryDirectory(prefix="printdesk-viewer-") as out_dir:
-        job = {
-            "mode": "viewer",
-            "path": os.path.abspath(path),
-            "ext": ext,
-            "out_dir": out_dir,
-            "max_3mf_unpacked_bytes": max_3mf_unpacked_bytes,
-        }
-        limits = _Limits(time_s=time_limit_s, memory_mb=memory_limit_mb)
+    limits = _Limits(time_s=time_limit_s, memory_mb=memory_limit_mb)
+    job = {
+        "mode": "viewer",
+        "path": os.path.abspath(path),
+        "ext": ext,
+        "max_3mf_unpacked_bytes": max_3mf_unpacked_bytes,
+    }
+    with _child_folder() as out_dir:
         try:
             returncode, stdout, stderr = _run_child(job, out_dir, limits, stopping)
         except _Stopped:
@@ -138,7 +137,15 @@ def run_viewer_mesh(
                 (result or {}).get("reason") or _tail(stderr),
             )
             return None
-        return (Path(out_dir) / VIEWER_MESH_NAME).read_bytes()
+        return (out_dir / VIEWER_MESH_NAME).read_bytes()
+
+
+@contextmanager
+def _child_folder() -> Iterator[Path]:
+    """A new temporary folder for one child: its working directory, its TMPDIR and where it
+    writes what it made (removed afterwards)."""
+    with tempfile.TemporaryDirectory(prefix="printdesk-analysis-") as folder:
+        yield Path(folder)
 
 
 @dataclass(frozen=True)
@@ -167,10 +174,11 @@ class _Stopped(Exception):
 
 
 def _run_child(
-    job: dict[str, Any], out_dir: str, limits: _Limits, stopping: Callable[[], bool]
+    job: dict[str, Any], out_dir: Path, limits: _Limits, stopping: Callable[[], bool]
 ) -> tuple[int | None, bytes, bytes]:
-    """Run the child on `job`: its exit status (None when it ran out of time), stdout, stderr.
-    Raises _Stopped if `stopping()` said yes first."""
+    """Run the child on `job` in `out_dir`: its exit status (None when it ran out of time),
+    stdout, stderr. Raises _Stopped if `stopping()` said yes first."""
+    job = {**job, "out_dir": str(out_dir)}
     deadline = time.monotonic() + limits.time_s
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and module, no shell)
         [sys.executable, "-m", CHILD_MODULE],
@@ -206,7 +214,7 @@ def _run_child(
     return process.returncode, stdout, stderr
 
 
-def _child_env(out_dir: str) -> dict[str, str]:
+def _child_env(out_dir: Path) -> dict[str, str]:
     """Only what the child needs: the project on its path, one thread for the numeric
     libraries (the limits are per process, and the worker shares the machine), and its
     temporary files in the directory removed after it."""
@@ -217,7 +225,7 @@ def _child_env(out_dir: str) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "LC_ALL": "C.UTF-8",
-        "TMPDIR": out_dir,
+        "TMPDIR": str(out_dir),
     }
 
 
