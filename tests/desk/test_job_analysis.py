@@ -20,6 +20,7 @@ from printdesk.jobs.actions import Actor
 from printdesk.jobs.lifecycle import JobState
 from printdesk.jobs.models import AuditEvent, Job
 from tests.conftest import SAMPLES, sample_upload, stl_upload
+from tests.desk.test_job_actions import post, quote_data
 from tests.files import makers
 from tests.files.analysed import analysed, failed, newest_version, running
 
@@ -556,24 +557,8 @@ def test_spare_lines_without_a_file_get_no_suggestion(desk, make_job, priced):
 def test_the_operators_price_is_the_one_sent(desk, make_job, priced):
     job, version = job_with(make_job, "20mm-xyz-cube.stl", quantity=3)
     analysed(version)
-    first = job.files.get()
-    data = {
-        "expected_version": job.version,
-        "lines-TOTAL_FORMS": "1",
-        "lines-INITIAL_FORMS": "1",
-        "lines-0-description": first.name,
-        "lines-0-material": str(job.material_id),
-        "lines-0-colour": "black",
-        "lines-0-quantity": "3",
-        "lines-0-unit_price": "9.99",
-        "lines-0-file_id": str(first.pk),
-        "quote-currency": "EUR",
-        "quote-lead_time_days": "5",
-        "quote-valid_until": "2099-01-01",
-        "intent": "send",
-    }
 
-    response = desk.post(reverse("desk:job_send_quote", args=[job.reference]), data)
+    response = post(desk, "job_send_quote", job, quote_data(job, "9.99"))
 
     assert response.status_code == 302
     quote = Job.objects.get(pk=job.pk).quotes.get()
@@ -583,23 +568,9 @@ def test_the_operators_price_is_the_one_sent(desk, make_job, priced):
 def test_a_refused_composer_keeps_the_suggestion_for_what_was_typed(desk, make_job, priced):
     job, version = job_with(make_job, "20mm-xyz-cube.stl", quantity=3)
     analysed(version)
-    first = job.files.get()
-    data = {
-        "expected_version": job.version,
-        "lines-TOTAL_FORMS": "1",
-        "lines-INITIAL_FORMS": "1",
-        "lines-0-description": first.name,
-        "lines-0-material": str(job.material_id),
-        "lines-0-quantity": "10",
-        "lines-0-unit_price": "",
-        "lines-0-file_id": str(first.pk),
-        "quote-currency": "EUR",
-        "quote-lead_time_days": "5",
-        "quote-valid_until": "2099-01-01",
-        "intent": "send",
-    }
 
-    response = desk.post(reverse("desk:job_send_quote", args=[job.reference]), data)
+    data = {**quote_data(job, price=""), "lines-0-quantity": "10"}
+    response = post(desk, "job_send_quote", job, data)
 
     assert response.status_code == 422
     shown = text(composer_line(response.content.decode(), 0))
