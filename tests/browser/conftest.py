@@ -79,6 +79,7 @@ def serious_violations(page) -> list[str]:
     """axe-core's serious and critical findings on the page as it stands, as readable lines."""
     from axe_playwright_python.sync_playwright import Axe
 
+    page.wait_for_load_state()  # after a click that navigates, the new page may still be arriving
     results = Axe().run(page)
     found = []
     for violation in results.response["violations"]:

@@ -7,6 +7,7 @@ from base64 import b32decode
 
 import pytest
 from django_otp.oath import TOTP
+from playwright.sync_api import expect
 
 from tests.browser.conftest import log_in, serious_violations
 
@@ -40,14 +41,14 @@ def test_an_operator_turns_two_factor_on_and_logs_in_with_a_code(page, operator)
 
     log_in(page, "olga", "pw-olga")
     page.get_by_role("link", name="Two-factor login").click()
-    assert page.locator(".qr-box svg").is_visible()
+    expect(page.locator(".qr-box svg")).to_be_visible()
     assert serious_violations(page) == []
     key = page.locator("code.secret").inner_text()
 
     page.get_by_label("Code").fill(app_code(key, -1))
     page.get_by_role("button", name="Turn two-factor login on").click()
     page.get_by_role("heading", name="Your recovery codes").wait_for()
-    assert page.locator(".recovery-codes li").count() == 10
+    expect(page.locator(".recovery-codes li")).to_have_count(10)
 
     page.get_by_role("button", name="Log out").click()
     page.goto("/desk/login/")
@@ -59,7 +60,7 @@ def test_an_operator_turns_two_factor_on_and_logs_in_with_a_code(page, operator)
 
     page.get_by_label("Code").fill("000000" if app_code(key) != "000000" else "111111")
     page.get_by_role("button", name="Log in").click()
-    assert "not right" in page.get_by_role("alert").inner_text()
+    expect(page.get_by_role("alert")).to_contain_text("not right")
 
     time.sleep(1.1)  # django-otp's delay after one wrong code
     page.get_by_label("Code").fill(app_code(key))
