@@ -49,10 +49,11 @@ def _box(part: advice.Measured, scale: Decimal | int = 1) -> list[float]:
     return list(advice.extents(part, scale))
 
 
-def _metrics(analysis: Analysis) -> dict | None:
+def _metrics(analysis: Analysis, bodies: int | None) -> dict | None:
     report = analysis.report
     if report is None:
         return None
+    listed = report.bodies if report.bodies is None else report.bodies[:bodies]
     return {
         "format": report.format,
         "triangles": report.triangles,
@@ -67,7 +68,7 @@ def _metrics(analysis: Analysis) -> dict | None:
         "degenerate_faces": report.degenerate_faces,
         "body_count": report.body_count,
         "bodies": None
-        if report.bodies is None
+        if listed is None
         else [
             {
                 "triangles": body.triangles,
@@ -75,7 +76,7 @@ def _metrics(analysis: Analysis) -> dict | None:
                 "area_mm2": body.area_mm2,
                 "extents_mm": _box(body),
             }
-            for body in report.bodies
+            for body in listed
         ],
         "skipped": list(report.skipped),
         "unit_note": report.unit_note,
@@ -117,8 +118,9 @@ def _state(analysis: Analysis | None) -> dict:
     return {"state": analysis.state, "state_label": AnalysisState(analysis.state).label}
 
 
-def staff_view(version: FileVersion, context: Context) -> dict | None:
-    """Everything measured and advised for one version, for staff."""
+def staff_view(version: FileVersion, context: Context, *, every_body: bool = False) -> dict | None:
+    """Everything measured and advised for one version, for staff. The bodies listed are the
+    largest FIT_BODIES, those the fit table checks, or with `every_body` all the report holds."""
     analysis = analysis_of(version)
     if analysis is None:
         return None
@@ -128,7 +130,7 @@ def staff_view(version: FileVersion, context: Context) -> dict | None:
         **_state(analysis),
         "reason": analysis.reason,
         "scale": scale,
-        "metrics": _metrics(analysis),
+        "metrics": _metrics(analysis, None if every_body else advice.FIT_BODIES),
         "units": None,
         "fit": [],
         "estimate": None,

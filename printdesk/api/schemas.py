@@ -107,7 +107,10 @@ class MetricsOut(Schema):
     winding_consistent: bool | None
     degenerate_faces: int | None
     body_count: int | None = Field(description="None: not counted (a large file).")
-    bodies: list[BodyOut] | None = Field(description="The largest bodies, by volume.")
+    bodies: list[BodyOut] | None = Field(
+        description="The largest bodies, by volume: the 25 that the fit table checks in a job's"
+        " detail, up to 1,000 from the version's own analysis endpoint. `body_count` counts all."
+    )
     skipped: list[str] = Field(description="What a large file was not checked for, and why.")
     unit_note: str
 

@@ -13,10 +13,11 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 from pydantic import Field
 
-from printdesk.api import present
+from printdesk.api import analysis, present
 from printdesk.api.auth import staff_actor, staff_auth
 from printdesk.api.schemas import (
     AcceptIn,
+    AnalysisOut,
     DispatchIn,
     ErrorOut,
     In,
@@ -195,6 +196,26 @@ def download_file(request: HttpRequest, reference: str, file_id: int, number: in
         # The record outlived its bytes (a storage restored without them): say so, loudly.
         log.error("%s: file version %s is missing from storage", job.reference, version.blob.name)
         raise HttpError(410, "This file version is missing from storage.") from None
+
+
+@router.get(
+    "/jobs/{reference}/files/{file_id}/versions/{number}/analysis",
+    response={200: AnalysisOut, **ERRORS},
+)
+def get_analysis(request: HttpRequest, reference: str, file_id: int, number: int):
+    """One file version's analysis with every body the report lists (up to 1,000, the
+    largest first); a job's detail lists only the 25 that its fit table checks."""
+    job = _job(reference)
+    version = get_object_or_404(
+        FileVersion.objects.select_related("analysis"),
+        job_file__pk=file_id,
+        job_file__job=job,
+        number=number,
+    )
+    view = analysis.staff_view(version, analysis.Context.load(job), every_body=True)
+    if view is None:  # stored before analysis existed: `manage.py analyse --missing` queues it
+        raise HttpError(404, "This file version has not been queued for analysis.")
+    return view
 
 
 @router.post(

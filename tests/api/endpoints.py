@@ -135,6 +135,9 @@ STAFF = [
     Endpoint("add file", "POST", "/jobs/{ref}/files", "staff", upload=True, success=201),
     Endpoint("download file", "GET", "/jobs/{ref}/files/{file_id}/versions/{number}", "staff"),
     Endpoint(
+        "file analysis", "GET", "/jobs/{ref}/files/{file_id}/versions/{number}/analysis", "staff"
+    ),
+    Endpoint(
         "set scale",
         "POST",
         "/jobs/{ref}/files/{file_id}/versions/{number}/scale",

@@ -246,14 +246,45 @@ def test_staff_get_each_body_and_the_customer_only_their_number(staff_api, custo
     assert '"files_analysis"."metrics"' in read and '"files_analysis"."bodies"' not in read
 
 
-def test_the_fit_table_checks_the_largest_bodies_and_the_figures_list_them_all(
+def test_the_job_lists_the_bodies_its_fit_table_checks_and_the_version_lists_them_all(
     staff_api, make_job, catalogue, monkeypatch
 ):
+    """A job's detail carries the largest FIT_BODIES of each version (a file of loose triangles
+    lists a thousand); the version's own analysis has every body the report lists."""
     monkeypatch.setattr(advice, "FIT_BODIES", 1)  # 1 instead of 25, with a file of 2 bodies
     job, _ = make_job(files=[sample_upload("cube_and_sphere_same_name.3mf")])
-    analysed(job.files.get().versions.get())
+    version = job.files.get().versions.get()
+    analysed(version)
 
     shown = file_version(staff_api.get(f"/jobs/{job.reference}").json())["analysis"]
+    alone = staff_api.get(analysis_path(job)).json()
 
     assert [row["name"] for row in shown["fit"]] == ["Whole part", "Body 1"]
-    assert len(shown["metrics"]["bodies"]) == 2
+    assert shown["metrics"]["body_count"] == 2
+    assert shown["metrics"]["bodies"] == alone["metrics"]["bodies"][:1]
+    assert len(alone["metrics"]["bodies"]) == 2
+    assert alone["metrics"]["bodies"][0]["volume_mm3"] > alone["metrics"]["bodies"][1]["volume_mm3"]
+    assert alone["fit"] == shown["fit"] and alone["estimate"] == shown["estimate"]
+
+
+def analysis_path(job, number: int = 1) -> str:
+    file_id = job.files.get().pk
+    return f"/jobs/{job.reference}/files/{file_id}/versions/{number}/analysis"
+
+
+def test_a_versions_analysis_is_404_for_a_version_that_does_not_exist(staff_api, make_job):
+    job, _ = make_job()
+
+    response = staff_api.get(analysis_path(job, number=2))
+
+    assert response.status_code == 404
+
+
+def test_a_version_stored_before_analysis_existed_is_404_with_a_reason(staff_api, make_job):
+    job, _ = make_job()
+    Analysis.objects.filter(version__job_file__job=job).delete()
+
+    response = staff_api.get(analysis_path(job))
+
+    assert response.status_code == 404
+    assert "not been queued" in response.json()["message"]

@@ -938,6 +938,9 @@ API: dict[tuple[str, str], Operation] = {
     ("POST", J + "/accept"): _api_action(Action.ACCEPT_QUOTE, S.QUOTED),
     ("POST", J + "/files"): _api_action(Action.REVISE_FILE, S.SUBMITTED, 201),
     ("GET", J + "/files/{file_id}/versions/{number}"): Operation(Rule.API_STAFF, 200, has_id=True),
+    ("GET", J + "/files/{file_id}/versions/{number}/analysis"): Operation(
+        Rule.API_STAFF, 200, has_id=True
+    ),
     ("POST", J + "/files/{file_id}/versions/{number}/scale"): _api_action(
         Action.SET_SCALE, S.SUBMITTED
     ),
