@@ -118,6 +118,12 @@ class TurnOffForm(forms.Form):
     )
 
 
+class NewCodesForm(forms.Form):
+    code = forms.CharField(
+        max_length=20, label="Code", help_text="From your app, or a recovery code."
+    )
+
+
 def _next_page(request: HttpRequest) -> str:
     wanted = request.POST.get("next") or request.GET.get("next") or ""
     safe = url_has_allowed_host_and_scheme(
@@ -137,6 +143,7 @@ def _two_factor_page(request: HttpRequest, status: int = 200, **context) -> Http
     context = {"next": _next_page(request), **context}
     if two_factor.has_two_factor(user):
         context.setdefault("off_form", TurnOffForm())
+        context.setdefault("codes_form", NewCodesForm(auto_id="id_codes_%s"))
         context["codes_left"] = two_factor.recovery_codes_left(user)
         context["enabled"] = True
     elif "codes" not in context:
@@ -189,6 +196,26 @@ def two_factor_off(request: HttpRequest) -> HttpResponse:
     return _two_factor_page(request, off_form=form)
 
 
+@staff_required
+@sensitive_post_parameters("code")
+@require_POST
+def two_factor_codes(request: HttpRequest) -> HttpResponse:
+    """A new set of recovery codes, shown this once, for a current code: the old set stops
+    working (some used up, or a printout lost)."""
+    user = request.user
+    if not two_factor.has_two_factor(user):
+        messages.info(request, "Two-factor login is off: there are no recovery codes to replace.")
+        return redirect("desk:two_factor")
+    form = NewCodesForm(request.POST, auto_id="id_codes_%s")
+    if form.is_valid():
+        checked = two_factor.check_code(user, form.cleaned_data["code"])
+        if checked.device is not None:
+            codes = two_factor.replace_recovery_codes(user=user)
+            return _two_factor_page(request, codes=codes, renewed=True)
+        form.add_error("code", _wait_message(checked.wait) if checked.wait else WRONG_CODE)
+    return _two_factor_page(request, codes_form=form)
+
+
 urlpatterns = [
     path("login/", StaffLogin.as_view(), name="login"),
     path("login/code/", login_code, name="login_code"),
@@ -196,4 +223,5 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("two-factor/", two_factor_page, name="two_factor"),
     path("two-factor/off/", two_factor_off, name="two_factor_off"),
+    path("two-factor/codes/", two_factor_codes, name="two_factor_codes"),
 ]

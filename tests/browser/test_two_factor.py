@@ -1,5 +1,6 @@
 """Two-factor login in a real browser: an operator sets it up from the QR page's key, as they
-would in an app, is shown their recovery codes, and from then on logs in with a code. The
+would in an app, is shown their recovery codes, from then on logs in with a code, and makes
+a new set of recovery codes. The
 pages break no CSP rule (the QR code is inline SVG, with no script) and pass axe."""
 
 import time
@@ -66,4 +67,12 @@ def test_an_operator_turns_two_factor_on_and_logs_in_with_a_code(page, operator)
     page.get_by_label("Code").fill(app_code(key))
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url("**/desk/")
+
+    # Recovery codes running out: a new set, for the app's next code (this one is spent).
+    page.goto("/desk/two-factor/")
+    assert serious_violations(page) == []
+    page.locator("#id_codes_code").fill(app_code(key, 1))
+    page.get_by_role("button", name="Make new recovery codes").click()
+    page.get_by_role("heading", name="Your new recovery codes").wait_for()
+    expect(page.locator(".recovery-codes li")).to_have_count(10)
     assert violations == []

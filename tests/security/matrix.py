@@ -809,9 +809,12 @@ URLS.update(
         ),
         # POST: an empty code comes back with its error.
         "desk:two_factor": desk_page("two_factor", ok={"GET": 200, "POST": 200}, data=_no_body),
-        # Nobody in the world has it on: "off already", back to the page.
+        # Nobody in the world has it on: "off already" (or "no codes to replace"), back to the page.
         "desk:two_factor_off": desk_page(
             "two_factor_off", ok={"POST": 302}, data=_no_body, wrong="GET"
+        ),
+        "desk:two_factor_codes": desk_page(
+            "two_factor_codes", ok={"POST": 302}, data=_no_body, wrong="GET"
         ),
         "desk:admin_reset_two_factor": admin_member(
             "admin_reset_two_factor", {"GET": 200, "POST": 302}

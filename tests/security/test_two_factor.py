@@ -30,6 +30,7 @@ LOGIN = reverse("desk:login")
 CODE = reverse("desk:login_code")
 PAGE = reverse("desk:two_factor")
 OFF = reverse("desk:two_factor_off")
+NEW_CODES = reverse("desk:two_factor_codes")
 QUEUE = reverse("desk:queue")
 IP = "203.0.113.7"
 LIMIT = 3
@@ -365,6 +366,42 @@ def test_turning_it_off_takes_the_password_and_a_current_code(client, operator):
     assert not two_factor.has_two_factor(operator)
     assert not StaticToken.objects.filter(device__user=operator).exists()
     assert password(Client())["Location"] == QUEUE  # the password alone again
+
+
+# --- new recovery codes ---------------------------------------------------------------------
+
+
+def test_a_current_code_makes_new_recovery_codes_and_the_old_ones_stop_working(client, operator):
+    device, old_codes = turn_on(operator)
+    client.force_login(operator)
+    assert "Make new recovery codes" in client.get(PAGE).content.decode()
+
+    response = client.post(NEW_CODES, {"code": "12345x"})
+    assert "That code is not right" in response.content.decode()
+    assert two_factor.recovery_codes_left(operator) == len(old_codes)  # nothing changed
+    unthrottle(two_factor.StaticDevice.objects.get(user=operator))
+
+    response = client.post(NEW_CODES, {"code": code(device)})
+    page = response.content.decode()
+    new_codes = re.findall(r"<li><code>([0-9a-z]{4}-[0-9a-z]{4})</code></li>", page)
+    assert response.status_code == 200 and "Your new recovery codes" in page
+    assert len(new_codes) == len(old_codes) == two_factor.recovery_codes_left(operator)
+    assert not set(new_codes) & set(old_codes)
+
+    fresh = Client()
+    password(fresh)
+    assert "That code is not right" in second_step(fresh, old_codes[0]).content.decode()
+    assert not logged_in(fresh)
+    unthrottle(two_factor.StaticDevice.objects.get(user=operator))
+    assert second_step(fresh, new_codes[0])["Location"] == QUEUE
+
+
+def test_new_recovery_codes_need_two_factor_on_and_a_post(client, operator):
+    client.force_login(operator)
+
+    response = client.post(NEW_CODES, {"code": "123456"}, follow=True)
+    assert "no recovery codes to replace" in response.content.decode()
+    assert client.get(NEW_CODES).status_code == 405
 
 
 # --- PRINTDESK_REQUIRE_2FA ------------------------------------------------------------------
