@@ -1,7 +1,7 @@
 """Two-factor login in a real browser: an operator sets it up from the QR page's key, as they
 would in an app, is shown their recovery codes, from then on logs in with a code, and makes
-a new set of recovery codes. The
-pages break no CSP rule (the QR code is inline SVG, with no script) and pass axe."""
+a new set of recovery codes. The pages break no CSP rule (the QR code is inline SVG, with no
+script) and pass axe."""
 
 import time
 from base64 import b32decode
