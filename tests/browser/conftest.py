@@ -7,7 +7,8 @@ so a CI run can never pass without having driven a real browser.
 
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -89,3 +90,12 @@ def serious_violations(page) -> list[str]:
                 f"{violation['id']} ({violation['impact']}): {violation['help']} {targets}"
             )
     return found
+
+
+def wait_for(page, condition: Callable[[], bool], timeout: float = 30) -> None:
+    """Poll until `condition()` holds while the browser works (no fixed sleeps); fail after
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still not so after {timeout} s"
+        page.wait_for_timeout(10)

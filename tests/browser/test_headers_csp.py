@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from printdesk.jobs import actions
 from printdesk.jobs.actions import Actor
-from tests.browser.conftest import log_in
+from tests.browser.conftest import log_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -129,8 +129,9 @@ def test_the_watch_catches_a_violation(watched, db):
         document.body.append(styled);
     }"""
     )
-    watched.wait_for_timeout(200)
 
+    def reported(directive: str) -> bool:
+        return any(directive in line for line in watched.violations)
+
+    wait_for(watched, lambda: reported("script-src") and reported("style-src"), timeout=10)
     assert watched.evaluate("() => document.body.dataset.inline") is None
-    assert any("script-src" in line for line in watched.violations), watched.violations
-    assert any("style-src" in line for line in watched.violations), watched.violations

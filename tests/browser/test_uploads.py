@@ -7,8 +7,6 @@ recorded offset to know when.
 
 import hashlib
 import struct
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from playwright.sync_api import Page, expect
 from printdesk.files.models import FileVersion
 from printdesk.jobs.lifecycle import JobState
 from printdesk.uploads.models import OwnerKind, TusUpload, UploadState
-from tests.browser.conftest import log_in, serious_violations
+from tests.browser.conftest import log_in, serious_violations, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,14 +47,6 @@ def sha256(path: Path) -> str:
         while block := source.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
-
-
-def wait_for(page: Page, condition: Callable[[], bool], timeout: float = 30) -> None:
-    """Poll the server's state while the browser works (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the upload never got there"
-        page.wait_for_timeout(10)
 
 
 def offset() -> int:

@@ -4,6 +4,8 @@ dragging and the arrow keys turn it, Reset brings the first view back, and a mes
 loaded says so while the picture stays."""
 
 import io
+import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -69,13 +71,24 @@ def changed_share(before: np.ndarray, after: np.ndarray) -> float:
     return float((np.abs(before - after).max(axis=2) > 12).mean())
 
 
+def drawn(canvas, shows: Callable[[np.ndarray], bool], seconds: float = 10) -> np.ndarray:
+    """The canvas's picture once it `shows` what a change should have drawn; fails after
+    `seconds`. A frame is drawn on the next animation frame: on a busy machine, with WebGL in
+    software, that can be a while."""
+    deadline = time.monotonic() + seconds
+    while not shows(shot := picture(canvas)):
+        assert time.monotonic() < deadline, f"the canvas did not show it within {seconds} s"
+        time.sleep(0.1)
+    return shot
+
+
 def open_viewer(page: Page):
     """Press the button; the canvas once it is drawn."""
     page.get_by_role("button", name=ROTATE).click()
     canvas = page.locator("canvas.viewer-canvas")
     expect(canvas).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="Drag to rotate")).to_be_visible()
-    page.wait_for_timeout(200)  # the frame after the next animation frame
+    drawn(canvas, lambda shot: part_share(shot) > 0.08)  # the part, not a blank canvas
     return canvas
 
 
@@ -102,19 +115,15 @@ def test_the_operator_turns_the_part_in_3d(watched: Page, teapot, operator):
     watched.mouse.down()
     watched.mouse.move(middle[0] + 120, middle[1] + 40, steps=8)
     watched.mouse.up()
-    watched.wait_for_timeout(200)
-    dragged = picture(canvas)
-    assert changed_share(first, dragged) > 0.03
+    dragged = drawn(canvas, lambda shot: changed_share(first, shot) > 0.03)  # turned
     assert part_share(dragged) > 0.05
 
     watched.get_by_role("button", name="Reset the 3D view of teapot.stl, version 1").click()
-    watched.wait_for_timeout(200)
-    assert changed_share(first, picture(canvas)) < 0.01
+    drawn(canvas, lambda shot: changed_share(first, shot) < 0.01)  # the first view again
 
     canvas.focus()
     watched.keyboard.press("ArrowLeft")
-    watched.wait_for_timeout(200)
-    assert changed_share(first, picture(canvas)) > 0.03
+    drawn(canvas, lambda shot: changed_share(first, shot) > 0.03)  # turned by the key
 
     watched.get_by_role("button", name="Show the picture of teapot.stl, version 1").click()
     expect(preview).to_be_visible()
@@ -129,10 +138,8 @@ def test_the_customer_turns_the_part_in_3d(watched: Page, teapot):
     canvas = open_viewer(watched)
 
     whole = part_share(picture(canvas))
-    assert whole > 0.08
     watched.keyboard.press("+")  # the canvas has the focus: zoom in
-    watched.wait_for_timeout(200)
-    assert part_share(picture(canvas)) > whole * 1.2
+    drawn(canvas, lambda shot: part_share(shot) > whole * 1.2)  # larger
     assert watched.violations == []  # type: ignore[attr-defined]
     assert serious_violations(watched) == []  # the open view: canvas, buttons and status
 
