@@ -111,17 +111,15 @@ def login_code(request: HttpRequest) -> HttpResponse:
 # --- the two-factor page: turn it on, see it, turn it off ------------------------------------
 
 
-class TurnOffForm(forms.Form):
-    password = forms.CharField(widget=forms.PasswordInput, label="Your password")
-    code = forms.CharField(
-        max_length=20, label="Code", help_text="From your app, or a recovery code."
-    )
-
-
 class NewCodesForm(forms.Form):
     code = forms.CharField(
         max_length=20, label="Code", help_text="From your app, or a recovery code."
     )
+
+
+class TurnOffForm(NewCodesForm):
+    password = forms.CharField(widget=forms.PasswordInput, label="Your password")
+    field_order = ["password", "code"]
 
 
 def _next_page(request: HttpRequest) -> str:
