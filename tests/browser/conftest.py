@@ -49,6 +49,33 @@ def page(browser, live_server):
     context.close()
 
 
+# Every CSP violation, from any frame, as a console line `watched` collects.
+REPORT = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
+});
+"""
+
+
+@pytest.fixture
+def watched(browser, live_server):
+    """A page whose CSP complaints, from any frame, land in `page.violations`."""
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    context.add_init_script(REPORT)
+    page = context.new_page()
+    page.violations = []  # type: ignore[attr-defined]
+
+    def on_console(message) -> None:
+        text = message.text
+        if "Content Security Policy" in text or "CSP violation" in text:
+            page.violations.append(f"{page.url}: {text}")  # type: ignore[attr-defined]
+
+    page.on("console", on_console)
+    yield page
+    context.close()
+
+
 @pytest.fixture
 def phone_page(browser, live_server):
     context = browser.new_context(viewport=PHONE, base_url=live_server.url, is_mobile=True)

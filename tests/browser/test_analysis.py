@@ -8,29 +8,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in, serious_violations
-from tests.browser.test_headers_csp import REPORT
 from tests.conftest import sample_upload
 from tests.files.analysed import analysed
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def watched(browser, live_server):
-    """A page whose CSP complaints land in `page.violations`."""
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(15_000)
-    context.add_init_script(REPORT)
-    page = context.new_page()
-    page.violations = []  # type: ignore[attr-defined]
-
-    def on_console(message) -> None:
-        if "Content Security Policy" in message.text or "CSP violation" in message.text:
-            page.violations.append(f"{page.url}: {message.text}")  # type: ignore[attr-defined]
-
-    page.on("console", on_console)
-    yield page
-    context.close()
 
 
 @pytest.fixture

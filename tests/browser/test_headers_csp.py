@@ -11,31 +11,6 @@ from tests.browser.conftest import log_in, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REPORT = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
-});
-"""
-
-
-@pytest.fixture
-def watched(browser, live_server):
-    """A page whose CSP complaints, from any frame, land in `page.violations`."""
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(15_000)
-    context.add_init_script(REPORT)
-    page = context.new_page()
-    page.violations = []  # type: ignore[attr-defined]
-
-    def on_console(message) -> None:
-        text = message.text
-        if "Content Security Policy" in text or "CSP violation" in text:
-            page.violations.append(f"{page.url}: {text}")  # type: ignore[attr-defined]
-
-    page.on("console", on_console)
-    yield page
-    context.close()
-
 
 def visit(page, path: str, status: int = 200) -> None:
     response = page.goto(path)

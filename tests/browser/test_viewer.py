@@ -14,7 +14,6 @@ from playwright.sync_api import Page, expect
 
 from printdesk.files.models import Analysis
 from tests.browser.conftest import log_in, serious_violations
-from tests.browser.test_headers_csp import REPORT
 from tests.conftest import sample_upload
 from tests.files.analysed import analysed, newest_version
 
@@ -25,26 +24,12 @@ ROTATE = "Rotate in 3D"
 
 
 @pytest.fixture
-def watched(browser, live_server):
-    """A page that records its CSP complaints (`violations`) and the meshes it fetched."""
-    context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(15_000)
-    context.add_init_script(REPORT)
-    page = context.new_page()
-    page.violations = []  # type: ignore[attr-defined]
-    page.meshes = []  # type: ignore[attr-defined]
-
-    def on_console(message) -> None:
-        if "Content Security Policy" in message.text or "CSP violation" in message.text:
-            page.violations.append(f"{page.url}: {message.text}")  # type: ignore[attr-defined]
-
-    page.on("console", on_console)
-    page.on(
-        "request",
-        lambda request: "mesh.bin" in request.url and page.meshes.append(request.url),  # type: ignore[attr-defined]
-    )
-    yield page
-    context.close()
+def watched(watched):
+    """The browser conftest's page, which records CSP complaints, also recording the meshes it
+    fetched (`meshes`)."""
+    watched.meshes = []
+    watched.on("request", lambda r: "mesh.bin" in r.url and watched.meshes.append(r.url))
+    return watched
 
 
 @pytest.fixture
