@@ -4,6 +4,7 @@ worker as `make run` starts them, reached over HTTP with the operator password i
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -65,20 +66,35 @@ def _wait_until_up(base: str, server: subprocess.Popen) -> None:
     raise AssertionError("the web server did not answer /healthz within 60 s")
 
 
-@pytest.fixture
-def demo(tmp_path):
-    """Migrate and load the demo into a fresh SQLite installation; serve it with a worker."""
-    port = _free_port()
+def _installation(var: Path, port: int) -> dict:
+    """The environment of a SQLite installation in `var`, as `make run` makes one."""
     env = {
         **os.environ,
-        "PRINTDESK_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'printdesk.sqlite3'}",
+        "PRINTDESK_VAR_DIR": str(var),
+        "DATABASE_URL": f"sqlite:///{var / 'printdesk.sqlite3'}",
         "SITE_URL": f"http://127.0.0.1:{port}",
-        "EMAIL_URL": f"file://{tmp_path / 'mail'}",
+        "EMAIL_URL": f"file://{var / 'mail'}",
         "WORKER_POLL_SECONDS": "1",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    _manage(env, "migrate", "--noinput", "-v0")
+    return env
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory) -> Path:
+    """A migrated, empty database, made once for the module (`make run` migrates first)."""
+    var = tmp_path_factory.mktemp("migrated")
+    _manage(_installation(var, port=8000), "migrate", "--noinput", "-v0")
+    return var / "printdesk.sqlite3"
+
+
+@pytest.fixture
+def demo(tmp_path, migrated):
+    """A fresh installation (a copy of the migrated database) with the demo loaded, served
+    with a worker."""
+    port = _free_port()
+    env = _installation(tmp_path, port)
+    shutil.copyfile(migrated, tmp_path / "printdesk.sqlite3")
     printed = _manage(env, "load_demo")
     processes = [
         subprocess.Popen(
